@@ -1,0 +1,61 @@
+/** The tunnel is up: traffic to `url` now reaches `target`. First line of `--json` output. */
+export interface ReadyEvent {
+  readonly type: 'ready';
+  readonly url: string;
+  readonly tunnel: string;
+  readonly target: string;
+  readonly relay: string;
+}
+
+/**
+ * One completed exchange: the `{"type":"request",…}` line of `--json` output. These fields are a public contract
+ * (README, "--json events"): add fields, never rename or remove them.
+ */
+export interface RequestEvent {
+  readonly type: 'request';
+  /** The exchange id, also the capture id. */
+  readonly id: string;
+  readonly method: string;
+  readonly path: string;
+  /** The status the sender got: the target's, or the relay's error status. 0 when the sender went away first. */
+  readonly status: number;
+  readonly durationMs: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  /** Present when the relay answered with an error instead of the target (an ErrorCode string). */
+  readonly error?: string;
+  /** Present on failures: what went wrong, in words. */
+  readonly message?: string;
+}
+
+/** Fine-grained exchange progress, for consumers that record bodies (the capture store). */
+export interface ExchangeStart {
+  readonly id: string;
+  /** Milliseconds since the epoch when the request arrived at the agent. */
+  readonly time: number;
+  readonly tunnel: string;
+  readonly target: string;
+  readonly method: string;
+  readonly path: string;
+  /** Headers as forwarded to the target: `[name, value, …]`. */
+  readonly headers: readonly string[];
+}
+
+/** The target's response head. */
+export interface ExchangeResponse {
+  readonly id: string;
+  readonly status: number;
+  readonly headers: readonly string[];
+}
+
+/** Events an agent emits. The UI, the line and JSON printers and the capture store all subscribe to these. */
+export interface AgentEventMap {
+  ready: [ReadyEvent];
+  request: [RequestEvent];
+  'exchange-start': [ExchangeStart];
+  'request-body': [id: string, chunk: Buffer];
+  'exchange-response': [ExchangeResponse];
+  'response-body': [id: string, chunk: Buffer];
+  /** The connection to the relay is gone; `willRetry` says whether the agent reconnects. */
+  disconnected: [{ readonly reason: string; readonly willRetry: boolean }];
+}

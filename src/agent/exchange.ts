@@ -1,0 +1,237 @@
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { statusForCode } from '../errors.js';
+import {
+  FLAG_FIN,
+  FrameType,
+  INLINE_BODY_BYTES,
+  MAX_CHUNK_BYTES,
+  ReceiveWindow,
+  SendWindow,
+  decodeReset,
+  decodeWindow,
+  encodeFrame,
+  encodeHeadFrame,
+  encodeReset,
+  encodeWindow,
+  stripHopByHop,
+  type Frame,
+  type RequestHead,
+} from '../protocol/index.js';
+import type { RequestEvent } from './events.js';
+import { classifyForwardError, type ForwardHandler, type Forwarder } from './forward.js';
+
+/** What an exchange needs from the agent around it. */
+export interface ExchangeHost {
+  send(frame: Buffer): void;
+  done(stream: number): void;
+  readonly forwarder: Forwarder;
+  /** True to keep the sender's Host header instead of rewriting it to the target's. */
+  readonly preserveHost: boolean;
+  started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void;
+  requestBody(ex: AgentExchange, chunk: Buffer): void;
+  responded(ex: AgentExchange, status: number, headers: readonly string[]): void;
+  responseBody(ex: AgentExchange, chunk: Buffer): void;
+  finished(ex: AgentExchange, event: RequestEvent): void;
+}
+
+function latin1(raw: Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i]!.toString('latin1');
+  return out;
+}
+
+/**
+ * One stream on the agent: forwards the relay's request to the target with undici and streams the answer back,
+ * with flow control both ways. Implements undici's dispatch handler.
+ */
+export class AgentExchange implements ForwardHandler {
+  private readonly began = performance.now();
+  private readonly sendWindow = new SendWindow();
+  private readonly receiveWindow = new ReceiveWindow();
+  private body: Readable | undefined;
+  private pendingRead = 0;
+  private abortTarget: ((err?: Error) => void) | undefined;
+  private resumeTarget: (() => void) | undefined;
+  private paused = false;
+  private head: { status: number; statusText: string; headers: string[] } | undefined;
+  private headSent = false;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private requestBytes = 0;
+  private responseBytes = 0;
+  private ended = false;
+  private method = '';
+  private path = '';
+
+  constructor(
+    readonly id: string,
+    readonly stream: number,
+    private readonly host: ExchangeHost,
+  ) {}
+
+  /** Starts forwarding the request described by an Open frame. */
+  open(head: RequestHead, inline: Buffer, fin: boolean): void {
+    this.method = head.method;
+    this.path = head.path;
+    const headers = this.host.preserveHost ? [...head.headers] : rewriteHost(head.headers, this.host.forwarder.target.host);
+    this.host.started(this, head.method, head.path, headers);
+    let body: Buffer | Readable | null = null;
+    if (fin) {
+      if (inline.length > 0) body = inline;
+    } else {
+      this.body = new Readable({ read: () => this.onBodyRead() });
+      body = this.body;
+    }
+    if (inline.length > 0) this.countRequest(inline);
+    if (!fin && inline.length > 0) this.body!.push(inline);
+    this.host.forwarder.forward({ method: head.method, path: head.path, headers, body }, this);
+  }
+
+  /** Handles a frame the relay sent on this stream. */
+  onFrame(frame: Frame): void {
+    if (this.ended) return;
+    switch (frame.type) {
+      case FrameType.Data:
+        return this.onRequestData(frame.payload, (frame.flags & FLAG_FIN) !== 0);
+      case FrameType.Window:
+        this.sendWindow.grant(decodeWindow(frame.payload));
+        if (this.paused && !this.sendWindow.blocked) {
+          this.paused = false;
+          this.resumeTarget?.();
+        }
+        return;
+      case FrameType.Reset: {
+        const info = decodeReset(frame.payload);
+        return this.cancel(info.code, info.message);
+      }
+      default:
+        return;
+    }
+  }
+
+  private countRequest(chunk: Buffer): void {
+    this.requestBytes += chunk.length;
+    this.host.requestBody(this, chunk);
+  }
+
+  private onRequestData(chunk: Buffer, fin: boolean): void {
+    if (!this.body) return;
+    if (chunk.length > 0) {
+      this.receiveWindow.receive(chunk.length);
+      this.countRequest(chunk);
+      if (this.body.push(chunk)) {
+        const credit = this.receiveWindow.consume(chunk.length);
+        if (credit > 0 && !fin) this.host.send(encodeWindow(this.stream, credit));
+      } else {
+        this.pendingRead += chunk.length;
+      }
+    }
+    if (fin) this.body.push(null);
+  }
+
+  private onBodyRead(): void {
+    if (this.pendingRead === 0 || this.ended) return;
+    const credit = this.receiveWindow.consume(this.pendingRead, true);
+    this.pendingRead = 0;
+    if (credit > 0) this.host.send(encodeWindow(this.stream, credit));
+  }
+
+  /** The relay or the sender gave up (or the connection to the relay is gone): stop talking to the target. */
+  cancel(code: string, reason: string): void {
+    if (this.ended) return;
+    this.finish(this.headSent ? this.head!.status : 0, code, reason);
+    this.abortTarget?.(new Error(reason));
+    this.body?.destroy();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.ended) return abort(new Error('cancelled'));
+    this.abortTarget = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true;
+    this.head = { status, statusText, headers: stripHopByHop(latin1(rawHeaders)) };
+    this.host.responded(this, status, this.head.headers);
+    this.resumeTarget = resume;
+    // Hold the head for one turn so that a body arriving with it goes out in the same frame.
+    setImmediate(() => this.flushHead(false));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.ended) return false;
+    this.responseBytes += chunk.length;
+    this.host.responseBody(this, chunk);
+    if (!this.headSent && this.heldBytes + chunk.length <= INLINE_BODY_BYTES) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      return true;
+    }
+    this.flushHead(false);
+    for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
+      const part = chunk.subarray(off, off + MAX_CHUNK_BYTES);
+      this.host.send(encodeFrame(FrameType.Data, 0, this.stream, part));
+      this.sendWindow.spend(part.length);
+    }
+    if (this.sendWindow.blocked) this.paused = true;
+    return !this.paused;
+  }
+
+  onComplete(): void {
+    if (this.ended) return;
+    if (!this.headSent) this.flushHead(true);
+    else this.host.send(encodeFrame(FrameType.Data, FLAG_FIN, this.stream));
+    this.finish(this.head!.status);
+  }
+
+  onError(err: Error): void {
+    if (this.ended) return;
+    const { code, reason } = classifyForwardError(err, this.head !== undefined);
+    const message = `${this.method} ${this.path} -> ${this.host.forwarder.target.display} failed: ${reason}`;
+    this.host.send(encodeReset(this.stream, { code, message }));
+    this.finish(this.head ? this.head.status : statusForCode(code), code, message);
+    this.body?.destroy();
+  }
+
+  private flushHead(fin: boolean): void {
+    if (this.headSent || this.ended || !this.head) return;
+    this.headSent = true;
+    const { status, statusText, headers } = this.head;
+    this.host.send(encodeHeadFrame(FrameType.Response, fin ? FLAG_FIN : 0, this.stream, { status, statusText, headers }, this.held));
+    this.sendWindow.spend(this.heldBytes);
+    this.held = [];
+  }
+
+  private finish(status: number, error?: string, message?: string): void {
+    this.ended = true;
+    this.host.done(this.stream);
+    const event: RequestEvent = {
+      type: 'request',
+      id: this.id,
+      method: this.method,
+      path: this.path,
+      status,
+      durationMs: Math.round((performance.now() - this.began) * 100) / 100,
+      requestBytes: this.requestBytes,
+      responseBytes: this.responseBytes,
+      ...(error ? { error, message } : {}),
+    };
+    this.host.finished(this, event);
+  }
+}
+
+/** Replaces the Host header with the target's (adding one if missing). */
+function rewriteHost(raw: readonly string[], host: string): string[] {
+  const out: string[] = [];
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'host') {
+      if (!seen) out.push(raw[i]!, host);
+      seen = true;
+    } else out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (!seen) out.unshift('Host', host);
+  return out;
+}

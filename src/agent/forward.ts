@@ -1,0 +1,93 @@
+import type { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { ErrorCode } from '../errors.js';
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../protocol/index.js';
+import type { Target } from './target.js';
+
+/**
+ * Callbacks of one forwarded request. This is undici's dispatch handler protocol (the raw-header form, which
+ * keeps header order, case and repeats without building header objects).
+ */
+export interface ForwardHandler {
+  onConnect(abort: (err?: Error) => void): void;
+  /** Return false to pause the response body; call `resume` to continue. */
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
+  /** Return false to pause until `resume` is called. */
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: Buffer[] | null): void;
+  onError(err: Error): void;
+}
+
+/** What to send to the target. */
+export interface ForwardRequest {
+  readonly method: string;
+  /** Path and query as the sender sent them (the target's base path is prepended here). */
+  readonly path: string;
+  readonly headers: readonly string[];
+  readonly body: Buffer | Readable | null;
+}
+
+/** Options of a Forwarder. */
+export interface ForwarderOptions {
+  /** How long to wait for the target's response head. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Keep-alive connections to the target at most. Default 128. */
+  readonly connections?: number;
+}
+
+/** Sends requests to one target over a keep-alive connection pool (undici). Shared by the agent and replay. */
+export class Forwarder {
+  private readonly pool: Pool;
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly target: Target,
+    options: ForwarderOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    this.pool = new Pool(target.origin, {
+      connections: options.connections ?? 128,
+      pipelining: 1,
+      headersTimeout: this.timeoutMs,
+      // Bodies may legitimately pause for long (a slow sender, backpressure); the sender's own close ends them.
+      bodyTimeout: 0,
+      connect: { autoSelectFamily: true },
+    });
+  }
+
+  /** Forwards one request; the handler gets the response head, body and end, or the error. */
+  forward(req: ForwardRequest, handler: ForwardHandler): void {
+    const options: Dispatcher.DispatchOptions = {
+      method: req.method as Dispatcher.HttpMethod,
+      path: this.target.basePath + req.path,
+      headers: req.headers as string[],
+      body: req.body,
+      // Never retried or pipelined behind another request: a webhook is sent once.
+      idempotent: false,
+      blocking: true,
+    };
+    try {
+      this.pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
+    } catch (err) {
+      handler.onError(err as Error);
+    }
+  }
+
+  /** Closes the pool's connections. */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** Maps a forwarding failure to the error code the sender sees, and a short reason. */
+export function classifyForwardError(err: Error, responseStarted: boolean): { code: string; reason: string } {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { code: ErrorCode.UpstreamTimeout, reason: 'no response within the timeout' };
+  if (code === 'UND_ERR_INVALID_ARG') return { code: ErrorCode.BadRequest, reason: `the request cannot be forwarded: ${err.message}` };
+  const reason =
+    code === 'ECONNREFUSED' ? 'connection refused' :
+    code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'connection reset' :
+    code === 'ENOTFOUND' ? 'host not found' :
+    err.message || code || 'unknown error';
+  return { code: responseStarted ? ErrorCode.UpstreamAborted : ErrorCode.UpstreamUnreachable, reason };
+}

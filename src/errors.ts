@@ -1,0 +1,75 @@
+/**
+ * Stable error codes. The same strings appear in the `X-Hooktunnel-Error` header the sender sees, in the
+ * agent's `--json` events and in `HooktunnelError.code`; they are a public contract (see README "Error codes").
+ */
+export const ErrorCode = {
+  /** No tunnel with that id is connected to the relay. */
+  TunnelNotFound: 'tunnel_not_found',
+  /** The agent could not connect to the target (refused, DNS, reset before a response). */
+  UpstreamUnreachable: 'upstream_unreachable',
+  /** The target did not answer within the timeout. */
+  UpstreamTimeout: 'upstream_timeout',
+  /** The target failed after it had started answering; the sender sees an aborted response. */
+  UpstreamAborted: 'upstream_aborted',
+  /** The sender closed its connection before the exchange was complete. */
+  SenderAborted: 'sender_aborted',
+  /** The agent's connection to the relay went away while the exchange was in flight. */
+  AgentDisconnected: 'agent_disconnected',
+  /** The agent answered with something the relay refuses to pass on (bad status, bad header). */
+  BadAgentResponse: 'bad_agent_response',
+  /** The request itself is not acceptable (absolute-form target, CONNECT, malformed). */
+  BadRequest: 'bad_request',
+  /** Upgrade requests (WebSocket pass-through) are not supported yet. */
+  UpgradeNotSupported: 'upgrade_not_supported',
+  /** The relay speaks another protocol version than the agent. */
+  ProtocolUnsupported: 'protocol_unsupported',
+  /** The requested tunnel id is held by another agent. */
+  TunnelTaken: 'tunnel_taken',
+  /** The requested tunnel id is not a valid DNS label or is reserved. */
+  InvalidTunnelId: 'invalid_tunnel_id',
+  /** The relay could not be reached or the connection failed before the tunnel was ready. */
+  RelayUnreachable: 'relay_unreachable',
+  /** The peer broke the wire protocol (bad frame, unknown stream, window overrun). */
+  ProtocolError: 'protocol_error',
+  /** Bad input from the command line or the library caller. */
+  InvalidArgument: 'invalid_argument',
+} as const;
+
+/** One of the stable error code strings. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The only error class hooktunnel throws on purpose. `code` is stable; `message` names the operation and the
+ * cause in words; the original error, if any, is in `cause`.
+ */
+export class HooktunnelError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HooktunnelError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is a HooktunnelError, optionally with the given code. */
+export function isHooktunnelError(err: unknown, code?: ErrorCode): err is HooktunnelError {
+  return err instanceof HooktunnelError && (code === undefined || err.code === code);
+}
+
+const STATUS_FOR_CODE: Readonly<Record<string, number>> = {
+  [ErrorCode.TunnelNotFound]: 404,
+  [ErrorCode.UpstreamUnreachable]: 502,
+  [ErrorCode.UpstreamTimeout]: 504,
+  [ErrorCode.UpstreamAborted]: 502,
+  [ErrorCode.AgentDisconnected]: 502,
+  [ErrorCode.BadAgentResponse]: 502,
+  [ErrorCode.BadRequest]: 400,
+  [ErrorCode.UpgradeNotSupported]: 501,
+  [ErrorCode.ProtocolUnsupported]: 426,
+};
+
+/** The HTTP status the relay answers with for an error code (502 for codes without their own). */
+export function statusForCode(code: string): number {
+  return STATUS_FOR_CODE[code] ?? 502;
+}

@@ -1,0 +1,181 @@
+import { ErrorCode, HooktunnelError } from '../errors.js';
+import { FRAME_HEADER_BYTES, FrameType, type AgentControl, type Frame, type RelayControl, type RequestHead, type ResetInfo, type ResponseHead } from './frames.js';
+import { MAX_HEAD_BYTES } from './limits.js';
+
+const MAX_STREAM_ID = 0xffffffff;
+
+function protocolError(message: string): HooktunnelError {
+  return new HooktunnelError(ErrorCode.ProtocolError, message);
+}
+
+function header(buf: Buffer, type: FrameType, flags: number, stream: number): void {
+  buf[0] = type;
+  buf[1] = flags;
+  buf.writeUInt32BE(stream, 2);
+}
+
+/** Encodes a frame whose payload is raw bytes (Data) or nothing. */
+export function encodeFrame(type: FrameType, flags: number, stream: number, payload?: Uint8Array): Buffer {
+  const len = payload ? payload.length : 0;
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + len);
+  header(buf, type, flags, stream);
+  if (payload) buf.set(payload, FRAME_HEADER_BYTES);
+  return buf;
+}
+
+/** Encodes an Open or Response frame: a JSON head, then optional inline body bytes. */
+export function encodeHeadFrame(
+  type: typeof FrameType.Open | typeof FrameType.Response,
+  flags: number,
+  stream: number,
+  head: RequestHead | ResponseHead,
+  body?: readonly Buffer[],
+): Buffer {
+  const json = JSON.stringify(head);
+  const headLen = Buffer.byteLength(json);
+  if (headLen > MAX_HEAD_BYTES) throw protocolError(`head of ${headLen} bytes exceeds ${MAX_HEAD_BYTES}`);
+  let bodyLen = 0;
+  if (body) for (const b of body) bodyLen += b.length;
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4 + headLen + bodyLen);
+  header(buf, type, flags, stream);
+  buf.writeUInt32BE(headLen, FRAME_HEADER_BYTES);
+  let off = FRAME_HEADER_BYTES + 4;
+  off += buf.write(json, off);
+  if (body) for (const b of body) off += b.copy(buf, off);
+  return buf;
+}
+
+/** Encodes a Window frame granting `credit` more bytes on `stream`. */
+export function encodeWindow(stream: number, credit: number): Buffer {
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
+  header(buf, FrameType.Window, 0, stream);
+  buf.writeUInt32BE(credit, FRAME_HEADER_BYTES);
+  return buf;
+}
+
+/** Encodes a Reset frame. */
+export function encodeReset(stream: number, info: ResetInfo): Buffer {
+  return encodeFrame(FrameType.Reset, 0, stream, Buffer.from(JSON.stringify({ code: info.code, message: info.message })));
+}
+
+/** Decodes a binary frame's header. Throws a `protocol_error` HooktunnelError on anything malformed. */
+export function decodeFrame(buf: Buffer): Frame {
+  if (buf.length < FRAME_HEADER_BYTES) throw protocolError(`frame of ${buf.length} bytes is shorter than its header`);
+  const type = buf[0] as FrameType;
+  if (type < FrameType.Open || type > FrameType.Reset) throw protocolError(`unknown frame type ${type}`);
+  const stream = buf.readUInt32BE(2);
+  if (stream === 0 || stream > MAX_STREAM_ID) throw protocolError('stream id 0 is not valid');
+  return { type, flags: buf[1]!, stream, payload: buf.subarray(FRAME_HEADER_BYTES) };
+}
+
+function splitHead(payload: Buffer): { json: unknown; body: Buffer } {
+  if (payload.length < 4) throw protocolError('head frame without head length');
+  const headLen = payload.readUInt32BE(0);
+  if (headLen > MAX_HEAD_BYTES || 4 + headLen > payload.length) throw protocolError(`head length ${headLen} is out of bounds`);
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8', 4, 4 + headLen));
+  } catch {
+    throw protocolError('head is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null) throw protocolError('head is not an object');
+  return { json, body: payload.subarray(4 + headLen) };
+}
+
+function isHeaderList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length % 2 === 0 && v.every((s) => typeof s === 'string');
+}
+
+/** Decodes an Open frame's payload into the request head and inline body. */
+export function decodeRequestHead(payload: Buffer): { head: RequestHead; body: Buffer } {
+  const { json, body } = splitHead(payload);
+  const h = json as Record<string, unknown>;
+  if (typeof h.method !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(h.method)) throw protocolError('request head has no valid method');
+  if (typeof h.path !== 'string' || !h.path.startsWith('/')) throw protocolError('request path must begin with /');
+  if (!isHeaderList(h.headers)) throw protocolError('request headers must be a flat list of strings');
+  const head: RequestHead = {
+    method: h.method,
+    path: h.path,
+    headers: h.headers,
+    remote: typeof h.remote === 'string' ? h.remote : '',
+    host: typeof h.host === 'string' ? h.host : '',
+  };
+  return { head, body };
+}
+
+/** Decodes a Response frame's payload. The status must be an integer from 100 to 599. */
+export function decodeResponseHead(payload: Buffer): { head: ResponseHead; body: Buffer } {
+  const { json, body } = splitHead(payload);
+  const h = json as Record<string, unknown>;
+  if (typeof h.status !== 'number' || !Number.isInteger(h.status) || h.status < 100 || h.status > 599) {
+    throw protocolError(`response status ${String(h.status)} is outside 100-599`);
+  }
+  if (!isHeaderList(h.headers)) throw protocolError('response headers must be a flat list of strings');
+  const statusText = typeof h.statusText === 'string' ? h.statusText : undefined;
+  return { head: { status: h.status, statusText, headers: h.headers }, body };
+}
+
+/** Decodes a Window frame's credit increment. */
+export function decodeWindow(payload: Buffer): number {
+  if (payload.length !== 4) throw protocolError('window frame must carry exactly 4 bytes');
+  const credit = payload.readUInt32BE(0);
+  if (credit === 0) throw protocolError('window increment of 0');
+  return credit;
+}
+
+/** Decodes a Reset frame's reason. Malformed reasons become a generic protocol error reason. */
+export function decodeReset(payload: Buffer): ResetInfo {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    if (typeof v.code === 'string' && typeof v.message === 'string') return { code: v.code, message: v.message };
+  } catch {
+    // fall through to the generic reason
+  }
+  return { code: ErrorCode.ProtocolError, message: 'reset without a readable reason' };
+}
+
+function parseControl(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw protocolError('control message is not valid JSON');
+  }
+  if (typeof v !== 'object' || v === null || typeof (v as { type?: unknown }).type !== 'string') {
+    throw protocolError('control message has no type');
+  }
+  return v as Record<string, unknown>;
+}
+
+const optionalString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Parses an agent -> relay control message. */
+export function decodeAgentControl(text: string): AgentControl {
+  const v = parseControl(text);
+  if (v.type === 'hello') return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret) };
+  throw protocolError(`unknown agent control message ${JSON.stringify(v.type)}`);
+}
+
+/** Parses a relay -> agent control message. */
+export function decodeRelayControl(text: string): RelayControl {
+  const v = parseControl(text);
+  const str = (k: string): string => {
+    if (typeof v[k] !== 'string') throw protocolError(`${String(v.type)} message lacks ${k}`);
+    return v[k] as string;
+  };
+  switch (v.type) {
+    case 'ready':
+      return { type: 'ready', tunnel: str('tunnel'), url: str('url'), secret: str('secret') };
+    case 'refused':
+      return { type: 'refused', code: str('code'), message: str('message') };
+    case 'going_away':
+      return { type: 'going_away', message: str('message') };
+    default:
+      throw protocolError(`unknown relay control message ${JSON.stringify(v.type)}`);
+  }
+}
+
+/** Encodes a control message as the text of a WebSocket frame. */
+export function encodeControl(msg: AgentControl | RelayControl): string {
+  return JSON.stringify(msg);
+}

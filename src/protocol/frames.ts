@@ -1,0 +1,80 @@
+/**
+ * The frames both ends exchange over the one WebSocket. Control messages (handshake, notices) are JSON text
+ * frames; everything that belongs to a stream is a binary frame with a 6-byte header, so body bytes are never
+ * re-encoded:
+ *
+ *   byte 0     frame type (FrameType)
+ *   byte 1     flags (FIN = this direction of the stream carries no more body)
+ *   bytes 2-5  stream id, unsigned 32-bit big-endian, chosen by the relay
+ *   bytes 6-   payload (depends on the type)
+ */
+
+/** Binary frame types. */
+export const FrameType = {
+  /** relay -> agent: a new stream; payload is a head (RequestHead) then optional inline body bytes. */
+  Open: 1,
+  /** agent -> relay: the target's response head (ResponseHead) then optional inline body bytes. */
+  Response: 2,
+  /** either way: body bytes of the stream, in order. */
+  Data: 3,
+  /** either way: the sender of this frame consumed bytes; payload is a u32 credit increment. */
+  Window: 4,
+  /** either way: abandon the stream; payload is JSON `{code, message}`. */
+  Reset: 5,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Flag bit: the sender will send no more body bytes on this stream. */
+export const FLAG_FIN = 1;
+
+/** Bytes before the payload of every binary frame. */
+export const FRAME_HEADER_BYTES = 6;
+
+/** What the relay tells the agent about one incoming request. */
+export interface RequestHead {
+  readonly method: string;
+  /** The path and query the target must see, exactly as sent (always begins with `/`). */
+  readonly path: string;
+  /** Raw header list `[name, value, name, value, …]`: original case, order and repeats, hop-by-hop removed. */
+  readonly headers: readonly string[];
+  /** The sender's address as the relay saw it. */
+  readonly remote: string;
+  /** The public host the sender used (also in X-Forwarded-Host). */
+  readonly host: string;
+}
+
+/** What the agent tells the relay about the target's answer. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusText?: string;
+  /** Raw header list `[name, value, …]`, hop-by-hop removed. */
+  readonly headers: readonly string[];
+}
+
+/** Why a stream was abandoned. `code` is one of the ErrorCode strings. */
+export interface ResetInfo {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A decoded binary frame; `payload` is a view into the received buffer. */
+export interface Frame {
+  readonly type: FrameType;
+  readonly flags: number;
+  readonly stream: number;
+  readonly payload: Buffer;
+}
+
+/** Agent -> relay control messages (JSON text frames). */
+export type AgentControl =
+  /** First message after the upgrade: which tunnel the agent wants and how to prove it owns it. */
+  | { readonly type: 'hello'; readonly tunnel?: string; readonly secret?: string };
+
+/** Relay -> agent control messages (JSON text frames). */
+export type RelayControl =
+  /** The tunnel is registered: traffic to `url` now arrives as Open frames. */
+  | { readonly type: 'ready'; readonly tunnel: string; readonly url: string; readonly secret: string }
+  /** The hello was refused; the relay closes the connection after this. Not retried by the agent. */
+  | { readonly type: 'refused'; readonly code: string; readonly message: string }
+  /** The relay is shutting down; reconnect elsewhere or later. */
+  | { readonly type: 'going_away'; readonly message: string };

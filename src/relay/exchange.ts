@@ -1,0 +1,190 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '../errors.js';
+import {
+  FLAG_FIN,
+  FrameType,
+  INLINE_BODY_BYTES,
+  MAX_CHUNK_BYTES,
+  ReceiveWindow,
+  SendWindow,
+  decodeResponseHead,
+  decodeWindow,
+  decodeReset,
+  encodeFrame,
+  encodeHeadFrame,
+  encodeReset,
+  encodeWindow,
+  type Frame,
+  type RequestHead,
+} from '../protocol/index.js';
+import { sendError } from './respond.js';
+
+/** What an exchange needs from the agent connection it runs on. */
+export interface StreamSink {
+  /** Sends one binary frame to the agent. */
+  send(frame: Buffer): void;
+  /** Forgets the stream (it is finished either way). */
+  done(stream: number): void;
+  /** Reports an agent that broke the protocol on this stream; the connection is closed. */
+  violation(message: string): void;
+}
+
+/**
+ * One sender's request relayed over one stream: reads the sender's body under the stream's send window, writes
+ * the agent's response back under the receive window, and turns every failure into a clear answer or an abort.
+ */
+export class RelayExchange {
+  private readonly sendWindow = new SendWindow();
+  private readonly receiveWindow = new ReceiveWindow();
+  private requestEnded = false;
+  private finished = false;
+  private pendingDrain = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly stream: number,
+    private readonly sink: StreamSink,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly responseTimeoutMs: number,
+  ) {}
+
+  /** Sends the request head (with the body inline when it is small and announced) and starts the body. */
+  start(head: RequestHead): void {
+    const { req, res } = this;
+    res.on('close', () => this.onSenderClose());
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!chunked && (length === undefined || length === '0')) {
+      this.requestComplete();
+      this.sink.send(encodeHeadFrame(FrameType.Open, FLAG_FIN, this.stream, head));
+      req.resume();
+      return;
+    }
+    if (!chunked && Number(length) <= INLINE_BODY_BYTES) {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        this.requestComplete();
+        if (!this.finished) this.sink.send(encodeHeadFrame(FrameType.Open, FLAG_FIN, this.stream, head, parts));
+      });
+      return;
+    }
+    this.sink.send(encodeHeadFrame(FrameType.Open, 0, this.stream, head));
+    req.on('data', (c: Buffer) => this.sendBody(c));
+    req.on('end', () => {
+      this.requestComplete();
+      if (!this.finished) this.sink.send(encodeFrame(FrameType.Data, FLAG_FIN, this.stream));
+    });
+  }
+
+  /** The sender's body is complete: from now on the agent has `responseTimeoutMs` to start answering. */
+  private requestComplete(): void {
+    this.requestEnded = true;
+    if (this.finished || this.res.headersSent) return;
+    this.timer = setTimeout(() => this.fail(ErrorCode.UpstreamTimeout, 'the agent sent no response in time'), this.responseTimeoutMs);
+  }
+
+  private sendBody(chunk: Buffer): void {
+    if (this.finished) return;
+    for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
+      const part = chunk.subarray(off, off + MAX_CHUNK_BYTES);
+      this.sink.send(encodeFrame(FrameType.Data, 0, this.stream, part));
+      this.sendWindow.spend(part.length);
+    }
+    if (this.sendWindow.blocked) this.req.pause();
+  }
+
+  /** Handles a frame the agent sent on this stream. */
+  onFrame(frame: Frame): void {
+    if (this.finished) return;
+    switch (frame.type) {
+      case FrameType.Response:
+        return this.onResponse(frame);
+      case FrameType.Data:
+        return this.onData(frame.payload, (frame.flags & FLAG_FIN) !== 0);
+      case FrameType.Window:
+        this.sendWindow.grant(decodeWindow(frame.payload));
+        if (!this.sendWindow.blocked && !this.requestEnded) this.req.resume();
+        return;
+      case FrameType.Reset: {
+        const info = decodeReset(frame.payload);
+        return this.fail(info.code, info.message);
+      }
+      default:
+        return this.sink.violation(`frame type ${frame.type} is not valid from an agent`);
+    }
+  }
+
+  private onResponse(frame: Frame): void {
+    if (this.res.headersSent) return this.sink.violation(`second response head on stream ${this.stream}`);
+    const { head, body } = decodeResponseHead(frame.payload);
+    clearTimeout(this.timer);
+    if (head.status < 200) {
+      this.sink.violation(`final response status ${head.status} is not allowed`);
+      return this.fail(ErrorCode.BadAgentResponse, `the agent sent status ${head.status} as a final response`);
+    }
+    try {
+      this.res.writeHead(head.status, head.statusText, head.headers as string[]);
+    } catch (err) {
+      this.sink.violation(`response head rejected: ${(err as Error).message}`);
+      return this.fail(ErrorCode.BadAgentResponse, 'the agent sent a response head that is not valid HTTP');
+    }
+    this.onData(body, (frame.flags & FLAG_FIN) !== 0);
+  }
+
+  private onData(chunk: Buffer, fin: boolean): void {
+    if (!this.res.headersSent) return this.sink.violation(`body before response head on stream ${this.stream}`);
+    if (chunk.length > 0) {
+      this.receiveWindow.receive(chunk.length);
+      if (this.res.write(chunk)) {
+        const credit = this.receiveWindow.consume(chunk.length);
+        if (credit > 0 && !fin) this.sink.send(encodeWindow(this.stream, credit));
+      } else {
+        if (this.pendingDrain === 0) this.res.once('drain', () => this.onDrain());
+        this.pendingDrain += chunk.length;
+      }
+    }
+    if (fin) {
+      this.res.end();
+      this.finish();
+    }
+  }
+
+  private onDrain(): void {
+    const credit = this.receiveWindow.consume(this.pendingDrain, true);
+    this.pendingDrain = 0;
+    if (credit > 0 && !this.finished) this.sink.send(encodeWindow(this.stream, credit));
+  }
+
+  /** Ends the exchange with an error: a clear answer if nothing was sent yet, else an aborted response. */
+  fail(code: string, message: string): void {
+    if (this.finished) return;
+    if (this.res.headersSent) this.res.destroy();
+    else sendError(this.res, code, message);
+    this.sink.send(encodeReset(this.stream, { code, message }));
+    this.finish();
+  }
+
+  /** The agent connection went away: answer 502 or abort. No frame can be sent any more. */
+  abandon(): void {
+    if (this.finished) return;
+    if (this.res.headersSent) this.res.destroy();
+    else sendError(this.res, ErrorCode.AgentDisconnected, 'the agent disconnected before answering');
+    this.finish();
+  }
+
+  private onSenderClose(): void {
+    if (this.finished) return;
+    // The sender went away before the response was complete: tell the agent to stop.
+    this.sink.send(encodeReset(this.stream, { code: ErrorCode.SenderAborted, message: 'the sender closed the connection' }));
+    this.finish();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    clearTimeout(this.timer);
+    if (!this.requestEnded) this.req.resume();
+    this.sink.done(this.stream);
+  }
+}

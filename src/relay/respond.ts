@@ -1,0 +1,35 @@
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { statusForCode } from '../errors.js';
+
+/** Header naming the cause of every response the relay makes up itself. */
+export const ERROR_HEADER = 'X-Hooktunnel-Error';
+
+function errorBody(code: string, message: string): string {
+  return `${JSON.stringify({ error: { code, message } })}\n`;
+}
+
+/**
+ * Answers with a relay error: status from the code, a small JSON body `{error: {code, message}}` and the
+ * `X-Hooktunnel-Error` header. Does nothing when the response has already started.
+ */
+export function sendError(res: ServerResponse, code: string, message: string, status = statusForCode(code)): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = errorBody(code, message);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    [ERROR_HEADER]: code,
+  });
+  res.end(body);
+}
+
+/** Writes an error response straight onto a raw socket (upgrade requests have no ServerResponse) and closes it. */
+export function sendSocketError(socket: Duplex, status: number, reason: string, code: string, message: string): void {
+  const body = errorBody(code, message);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `${ERROR_HEADER}: ${code}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

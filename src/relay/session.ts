@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { isHooktunnelError } from '../errors.js';
+import { decodeFrame, encodeControl, type RelayControl, type RequestHead } from '../protocol/index.js';
+import { RelayExchange, type StreamSink } from './exchange.js';
+
+/** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
+export const CLOSE_PROTOCOL_ERROR = 4002;
+/** WebSocket close code when a newer connection of the same owner took the tunnel over. */
+export const CLOSE_REPLACED = 4003;
+
+/** Counters a session reports into the relay's totals. */
+export interface SessionCounters {
+  violations: number;
+}
+
+/**
+ * One agent's connection on the relay: allocates stream ids, routes the agent's frames to their exchanges and
+ * keeps the connection alive (ping) or terminates it. Knows nothing about routing or registration.
+ */
+export class AgentSession implements StreamSink {
+  /** The tunnel id, set once the registry has accepted the hello. */
+  tunnel = '';
+  private readonly exchanges = new Map<number, RelayExchange>();
+  private nextStream = 1;
+  private alive = true;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly counters: SessionCounters,
+    private readonly responseTimeoutMs: number,
+    private readonly onClose: (session: AgentSession) => void,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.shutdown());
+    ws.on('error', () => this.shutdown());
+  }
+
+  /** Number of exchanges in flight. */
+  get inFlight(): number {
+    return this.exchanges.size;
+  }
+
+  /** Relays one sender request over a new stream. */
+  relay(req: IncomingMessage, res: ServerResponse, head: RequestHead): void {
+    const stream = this.nextStream++;
+    const exchange = new RelayExchange(stream, this, req, res, this.responseTimeoutMs);
+    this.exchanges.set(stream, exchange);
+    exchange.start(head);
+  }
+
+  /** Sends a control message. */
+  control(msg: RelayControl): void {
+    if (!this.closed) this.ws.send(encodeControl(msg));
+  }
+
+  send(frame: Buffer): void {
+    if (!this.closed) this.ws.send(frame);
+  }
+
+  done(stream: number): void {
+    this.exchanges.delete(stream);
+  }
+
+  violation(message: string): void {
+    this.counters.violations++;
+    if (this.closed) return;
+    this.ws.close(CLOSE_PROTOCOL_ERROR, message.slice(0, 120));
+    this.shutdown();
+  }
+
+  /** Heartbeat tick: terminates a connection that did not answer the previous ping. */
+  heartbeat(): void {
+    if (this.closed) return;
+    if (!this.alive) {
+      this.ws.terminate();
+      return this.shutdown();
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  /** Closes the connection with a code and reason, failing what is in flight. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.shutdown();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.alive = true;
+    if (!isBinary) return this.violation('unexpected control message after the handshake');
+    try {
+      const frame = decodeFrame(data);
+      const exchange = this.exchanges.get(frame.stream);
+      if (exchange) return exchange.onFrame(frame);
+      // Frames for a stream that has just finished are normal races; a stream never opened is an attack or a bug.
+      if (frame.stream >= this.nextStream) this.violation(`frame for stream ${frame.stream}, which was never opened`);
+    } catch (err) {
+      if (isHooktunnelError(err)) return this.violation(err.message);
+      throw err;
+    }
+  }
+
+  private shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const exchange of [...this.exchanges.values()]) exchange.abandon();
+    this.exchanges.clear();
+    this.onClose(this);
+  }
+}

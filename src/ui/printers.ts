@@ -1,0 +1,37 @@
+import chalk, { type ChalkInstance } from 'chalk';
+import type { ReadyEvent, RequestEvent } from '../agent/events.js';
+import { formatBytes, formatClock, formatDuration, sanitize } from './format.js';
+
+/** Where printers write: a stream-like sink, so tests can capture lines. */
+export interface LineSink {
+  write(text: string): unknown;
+}
+
+function statusColour(c: ChalkInstance, status: number, error?: string): ChalkInstance {
+  if (error || status >= 500) return c.red;
+  if (status >= 400) return c.yellow;
+  if (status >= 300) return c.cyan;
+  if (status === 0) return c.gray;
+  return c.green;
+}
+
+/** One readable line per exchange: `12:00:01  POST /hooks  200  3.1 ms  1.2 KB -> 17 B`. */
+export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): string {
+  const status = statusColour(c, e.status, e.error)(String(e.status || '---'));
+  const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
+  const tail = e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : '';
+  return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
+}
+
+/** Human banner once the tunnel is up. */
+export function formatReady(e: ReadyEvent, embedded: boolean, c: ChalkInstance = chalk): string {
+  const lines = [`${c.green('●')} ${c.bold(e.url)} -> ${e.target}`];
+  if (embedded) lines.push(c.yellow('  embedded relay on 127.0.0.1: this URL is reachable from this machine only (use --relay for a public one)'));
+  else lines.push(c.gray(`  relay ${e.relay}`));
+  return lines.join('\n');
+}
+
+/** Newline-delimited JSON: one event per line, nothing else. */
+export function jsonLine(event: ReadyEvent | RequestEvent): string {
+  return `${JSON.stringify(event)}\n`;
+}
