@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // End-to-end tests start real processes; two cores are shared between them.
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
