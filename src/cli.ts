@@ -119,6 +119,8 @@ function buildProgram(): Command {
     .addOption(new Option('--host-header <mode>', 'Host header the target sees').choices(['rewrite', 'preserve']).default('rewrite'))
     .addOption(new Option('--timeout <seconds>', 'how long the target may take to answer before 504').argParser(intOption('--timeout', 1, 3600)).default(30))
     .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
+  // Before the subcommands, so that they inherit it: usage errors exit 2 from main().
+  program.exitOverride();
 
   program
     .command('relay')
@@ -128,8 +130,6 @@ function buildProgram(): Command {
     .option('--domain <domain>', 'route <id>.<domain> to tunnel <id> (subdomain routing)')
     .option('--public-url <url>', 'base URL to advertise, e.g. https://tunnel.example.com behind a TLS proxy')
     .action((opts: RelayCliOptions) => runRelay(opts));
-
-  program.exitOverride();
   return program;
 }
 
