@@ -125,6 +125,10 @@ class Agent implements ExchangeHost {
         perMessageDeflate: false,
         maxPayload: MAX_FRAME_BYTES,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        // An all-zero mask lets ws skip masking (and the relay skip unmasking) every body byte. Masking protects
+        // intermediaries from payloads chosen by a hostile browser script; our agent->relay payloads are the
+        // developer's own target's responses, not a script's, so the protection buys nothing here.
+        generateMask: (mask: Buffer) => void mask.fill(0),
       });
       this.ws = ws;
       let settled = false;

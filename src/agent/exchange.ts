@@ -3,14 +3,13 @@ import { Readable } from 'node:stream';
 import { statusForCode } from '../errors.js';
 import {
   FLAG_FIN,
+  DataBatcher,
   FrameType,
   INLINE_BODY_BYTES,
-  MAX_CHUNK_BYTES,
   ReceiveWindow,
   SendWindow,
   decodeReset,
   decodeWindow,
-  encodeFrame,
   encodeHeadFrame,
   encodeReset,
   encodeWindow,
@@ -49,6 +48,7 @@ export class AgentExchange implements ForwardHandler {
   private readonly began = performance.now();
   private readonly sendWindow = new SendWindow();
   private readonly receiveWindow = new ReceiveWindow();
+  private readonly out: DataBatcher;
   private body: Readable | undefined;
   private pendingRead = 0;
   private abortTarget: ((err?: Error) => void) | undefined;
@@ -68,7 +68,9 @@ export class AgentExchange implements ForwardHandler {
     readonly id: string,
     readonly stream: number,
     private readonly host: ExchangeHost,
-  ) {}
+  ) {
+    this.out = new DataBatcher(stream, (frame) => host.send(frame));
+  }
 
   /** Starts forwarding the request described by an Open frame. */
   open(head: RequestHead, inline: Buffer, fin: boolean): void {
@@ -140,6 +142,7 @@ export class AgentExchange implements ForwardHandler {
   /** The relay or the sender gave up (or the connection to the relay is gone): stop talking to the target. */
   cancel(code: string, reason: string): void {
     if (this.ended) return;
+    this.out.discard();
     this.finish(this.headSent ? this.head!.status : 0, code, reason);
     this.abortTarget?.(new Error(reason));
     this.body?.destroy();
@@ -170,11 +173,8 @@ export class AgentExchange implements ForwardHandler {
       return true;
     }
     this.flushHead(false);
-    for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
-      const part = chunk.subarray(off, off + MAX_CHUNK_BYTES);
-      this.host.send(encodeFrame(FrameType.Data, 0, this.stream, part));
-      this.sendWindow.spend(part.length);
-    }
+    this.out.push(chunk);
+    this.sendWindow.spend(chunk.length);
     if (this.sendWindow.blocked) this.paused = true;
     return !this.paused;
   }
@@ -182,12 +182,13 @@ export class AgentExchange implements ForwardHandler {
   onComplete(): void {
     if (this.ended) return;
     if (!this.headSent) this.flushHead(true);
-    else this.host.send(encodeFrame(FrameType.Data, FLAG_FIN, this.stream));
+    else this.out.flush(true);
     this.finish(this.head!.status);
   }
 
   onError(err: Error): void {
     if (this.ended) return;
+    this.out.discard();
     const { code, reason } = classifyForwardError(err, this.head !== undefined);
     const message = `${this.method} ${this.path} -> ${this.host.forwarder.target.display} failed: ${reason}`;
     this.host.send(encodeReset(this.stream, { code, message }));

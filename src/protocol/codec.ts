@@ -14,12 +14,18 @@ function header(buf: Buffer, type: FrameType, flags: number, stream: number): vo
   buf.writeUInt32BE(stream, 2);
 }
 
-/** Encodes a frame whose payload is raw bytes (Data) or nothing. */
-export function encodeFrame(type: FrameType, flags: number, stream: number, payload?: Uint8Array): Buffer {
-  const len = payload ? payload.length : 0;
+/** Encodes a frame whose payload is raw bytes (Data), given whole or in parts, or nothing. */
+export function encodeFrame(type: FrameType, flags: number, stream: number, payload?: Uint8Array | readonly Uint8Array[]): Buffer {
+  const parts = payload === undefined ? [] : payload instanceof Uint8Array ? [payload] : payload;
+  let len = 0;
+  for (const p of parts) len += p.length;
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + len);
   header(buf, type, flags, stream);
-  if (payload) buf.set(payload, FRAME_HEADER_BYTES);
+  let off = FRAME_HEADER_BYTES;
+  for (const p of parts) {
+    buf.set(p, off);
+    off += p.length;
+  }
   return buf;
 }
 

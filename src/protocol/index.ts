@@ -4,3 +4,4 @@ export * from './http.js';
 export * from './limits.js';
 export * from './version.js';
 export * from './flow.js';
+export * from './batch.js';

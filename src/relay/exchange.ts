@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../errors.js';
 import {
+  DataBatcher,
   FLAG_FIN,
   FrameType,
   INLINE_BODY_BYTES,
-  MAX_CHUNK_BYTES,
   ReceiveWindow,
   SendWindow,
   decodeResponseHead,
   decodeWindow,
   decodeReset,
-  encodeFrame,
   encodeHeadFrame,
   encodeReset,
   encodeWindow,
@@ -40,6 +39,7 @@ export class RelayExchange {
   private finished = false;
   private pendingDrain = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly out: DataBatcher;
 
   constructor(
     readonly stream: number,
@@ -47,7 +47,9 @@ export class RelayExchange {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly responseTimeoutMs: number,
-  ) {}
+  ) {
+    this.out = new DataBatcher(stream, (frame) => sink.send(frame));
+  }
 
   /** Sends the request head (with the body inline when it is small and announced) and starts the body. */
   start(head: RequestHead): void {
@@ -74,7 +76,7 @@ export class RelayExchange {
     req.on('data', (c: Buffer) => this.sendBody(c));
     req.on('end', () => {
       this.requestComplete();
-      if (!this.finished) this.sink.send(encodeFrame(FrameType.Data, FLAG_FIN, this.stream));
+      if (!this.finished) this.out.flush(true);
     });
   }
 
@@ -87,11 +89,8 @@ export class RelayExchange {
 
   private sendBody(chunk: Buffer): void {
     if (this.finished) return;
-    for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
-      const part = chunk.subarray(off, off + MAX_CHUNK_BYTES);
-      this.sink.send(encodeFrame(FrameType.Data, 0, this.stream, part));
-      this.sendWindow.spend(part.length);
-    }
+    this.out.push(chunk);
+    this.sendWindow.spend(chunk.length);
     if (this.sendWindow.blocked) this.req.pause();
   }
 
@@ -183,6 +182,7 @@ export class RelayExchange {
 
   private finish(): void {
     this.finished = true;
+    this.out.discard();
     clearTimeout(this.timer);
     if (!this.requestEnded) this.req.resume();
     this.sink.done(this.stream);
