@@ -5,7 +5,7 @@ import { connectAgent, type AgentHandle } from './agent/connect.js';
 import { parseTarget, type Target } from './agent/target.js';
 import { isHooktunnelError } from './errors.js';
 import { createRelay, type RelayHandle } from './relay/server.js';
-import { formatReady, formatRequestLine, jsonLine } from './ui/printers.js';
+import { batchedLines, formatReady, formatRequestLine, jsonLine } from './ui/printers.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -78,7 +78,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     await embedded?.close();
     fail(isHooktunnelError(err) ? err.message : String(err));
   }
-  const out = process.stdout;
+  const out = batchedLines(process.stdout);
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
   if (opts.json) {
     out.write(jsonLine(ready));

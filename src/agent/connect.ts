@@ -17,6 +17,7 @@ import {
   encodeControl,
   encodeReset,
 } from '../protocol/index.js';
+import { batchedSender } from '../transport.js';
 import type { AgentEventMap, RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
@@ -91,6 +92,7 @@ class Agent implements ExchangeHost {
   readonly preserveHost: boolean;
   private readonly exchanges = new Map<number, AgentExchange>();
   private ws: WebSocket | undefined;
+  private sendFrame: (frame: Buffer | string) => void = () => {};
   private silence: NodeJS.Timeout | undefined;
   private ready: { url: string; tunnel: string; secret: string } | undefined;
 
@@ -149,7 +151,10 @@ class Agent implements ExchangeHost {
         fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay ${this.options.relay} closed the connection during the handshake`));
         this.onClosed();
       });
-      ws.on('open', () => ws.send(encodeControl({ type: 'hello', tunnel: this.options.subdomain, secret: this.options.secret })));
+      ws.on('open', () => {
+        this.sendFrame = batchedSender(ws);
+        ws.send(encodeControl({ type: 'hello', tunnel: this.options.subdomain, secret: this.options.secret }));
+      });
       ws.on('ping', () => this.heard());
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         this.heard();
@@ -204,7 +209,7 @@ class Agent implements ExchangeHost {
   }
 
   send(frame: Buffer): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(frame);
+    this.sendFrame(frame);
   }
 
   done(stream: number): void {

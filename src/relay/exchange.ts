@@ -134,6 +134,12 @@ export class RelayExchange {
 
   private onData(chunk: Buffer, fin: boolean): void {
     if (!this.res.headersSent) return this.sink.violation(`body before response head on stream ${this.stream}`);
+    if (fin && this.pendingDrain === 0) {
+      // Body and end in one write: a small response leaves in a single syscall.
+      this.receiveWindow.receive(chunk.length);
+      this.res.end(chunk);
+      return this.finish();
+    }
     if (chunk.length > 0) {
       this.receiveWindow.receive(chunk.length);
       if (this.res.write(chunk)) {

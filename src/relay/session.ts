@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { isHooktunnelError } from '../errors.js';
 import { decodeFrame, encodeControl, type RelayControl, type RequestHead } from '../protocol/index.js';
+import { batchedSender } from '../transport.js';
 import { RelayExchange, type StreamSink } from './exchange.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
@@ -25,6 +26,7 @@ export class AgentSession implements StreamSink {
   private nextStream = 1;
   private alive = true;
   private closed = false;
+  private readonly sendFrame: (frame: Buffer | string) => void;
 
   constructor(
     private readonly ws: WebSocket,
@@ -32,6 +34,7 @@ export class AgentSession implements StreamSink {
     private readonly responseTimeoutMs: number,
     private readonly onClose: (session: AgentSession) => void,
   ) {
+    this.sendFrame = batchedSender(ws);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.shutdown());
@@ -53,11 +56,11 @@ export class AgentSession implements StreamSink {
 
   /** Sends a control message. */
   control(msg: RelayControl): void {
-    if (!this.closed) this.ws.send(encodeControl(msg));
+    if (!this.closed) this.sendFrame(encodeControl(msg));
   }
 
   send(frame: Buffer): void {
-    if (!this.closed) this.ws.send(frame);
+    if (!this.closed) this.sendFrame(frame);
   }
 
   done(stream: number): void {
