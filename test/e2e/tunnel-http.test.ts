@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readBody, startTunnel } from '../helpers/servers.js';
@@ -183,6 +183,40 @@ describe('a request through the tunnel', () => {
 
     expect(small.map((r) => r.body.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `/n${i}`));
     expect((await slow).body.toString()).toBe('slow done');
+  });
+
+  it('makes the target wait when the sender reads slowly (backpressure, not buffering)', async () => {
+    let written = 0;
+    let blocked: (n: number) => void = () => {};
+    const blockedAt = new Promise<number>((r) => (blocked = r));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const { agent } = await startTunnel((_req, res) => {
+      res.writeHead(200, { 'content-length': String(256 * 1024 * 1024) });
+      const more = (): void => {
+        while (written < 256 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            blocked(written);
+            return void res.once('drain', more);
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const url = new URL(base);
+    const req = request({ host: url.hostname, port: url.port, path: `${prefix}/stream`, agent: false });
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
+    res.pause();
+
+    await blockedAt;
+    // Give the pipeline time to fill every buffer it has; the target must stay blocked well short of the body.
+    await new Promise((r) => setTimeout(r, 500));
+    const stalledAt = written;
+    res.destroy();
+
+    expect(stalledAt).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('streams a large response from the target with flow control', async () => {
