@@ -3,9 +3,12 @@ import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { connectAgent, type AgentHandle } from './agent/connect.js';
 import { parseTarget, type Target } from './agent/target.js';
-import { isHooktunnelError } from './errors.js';
+import { IdentityFile } from './agent/identity.js';
+import { ErrorCode, isHooktunnelError } from './errors.js';
+import { resolveDataDir } from './paths.js';
 import { createRelay, type RelayHandle } from './relay/server.js';
-import { batchedLines, formatReady, formatRequestLine, jsonLine } from './ui/printers.js';
+import { batchedLines } from './ui/printers.js';
+import { attachReporter } from './ui/reporter.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -38,6 +41,8 @@ interface AgentCliOptions {
   json?: boolean;
   hostHeader: 'rewrite' | 'preserve';
   timeout: number;
+  dataDir?: string;
+  forwardMissed?: boolean;
 }
 
 interface RelayCliOptions {
@@ -45,6 +50,11 @@ interface RelayCliOptions {
   host: string;
   domain?: string;
   publicUrl?: string;
+  reservation: number;
+  offlineWait: number;
+  offlineMax: number;
+  offlineMaxBytes: number;
+  offlineTtl: number;
 }
 
 function fail(message: string, code = EXIT_FAILURE): never {
@@ -71,24 +81,29 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     embedded = await createRelay({ host: '127.0.0.1', port: EMBEDDED_RELAY_PORT }).catch(() => createRelay({ host: '127.0.0.1', port: 0 }));
     relayUrl = embedded.url;
   }
+  const identities = new IdentityFile(resolveDataDir(opts.dataDir));
+  const key = IdentityFile.key(relayUrl, target.display, opts.subdomain);
+  const remembered = identities.load(key);
+  const options = { relay: relayUrl, target, hostHeader: opts.hostHeader, timeoutMs: opts.timeout * 1000, forwardMissed: opts.forwardMissed };
   let agent: AgentHandle;
   try {
-    agent = await connectAgent({ relay: relayUrl, target, subdomain: opts.subdomain, hostHeader: opts.hostHeader, timeoutMs: opts.timeout * 1000 });
+    agent = await connectAgent({ ...options, subdomain: opts.subdomain ?? remembered?.tunnel, secret: remembered?.secret }).catch((err: unknown) => {
+      // The id this machine used last time is held by someone else now: a new URL beats no URL.
+      if (!opts.subdomain && remembered && isHooktunnelError(err, ErrorCode.TunnelTaken)) return connectAgent(options);
+      throw err;
+    });
   } catch (err) {
     await embedded?.close();
     fail(isHooktunnelError(err) ? err.message : String(err));
   }
-  const out = batchedLines(process.stdout);
-  const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
-  if (opts.json) {
-    out.write(jsonLine(ready));
-    agent.events.on('request', (e) => out.write(jsonLine(e)));
-  } else {
-    out.write(`${formatReady(ready, embedded !== undefined)}\n`);
-    agent.events.on('request', (e) => out.write(`${formatRequestLine(e)}\n`));
+  try {
+    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret });
+  } catch (err) {
+    process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
   }
+  const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
+  attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
   agent.events.on('disconnected', (d) => {
-    process.stderr.write(`${chalk.red('disconnected')} ${d.reason}\n`);
     if (!d.willRetry) void agent.close().then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
   });
   onSignals(async () => {
@@ -100,7 +115,14 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
 async function runRelay(opts: RelayCliOptions): Promise<void> {
   let relay: RelayHandle;
   try {
-    relay = await createRelay({ port: opts.port, host: opts.host, domain: opts.domain, publicUrl: opts.publicUrl });
+    relay = await createRelay({
+      port: opts.port,
+      host: opts.host,
+      domain: opts.domain,
+      publicUrl: opts.publicUrl,
+      reservationMs: opts.reservation * 1000,
+      offline: { waitMs: opts.offlineWait * 1000, maxCount: opts.offlineMax, maxBytes: opts.offlineMaxBytes, ttlMs: opts.offlineTtl * 1000 },
+    });
   } catch (err) {
     fail(`cannot start the relay on ${opts.host}:${opts.port}: ${(err as Error).message}`);
   }
@@ -118,6 +140,8 @@ function buildProgram(): Command {
     .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')
     .addOption(new Option('--host-header <mode>', 'Host header the target sees').choices(['rewrite', 'preserve']).default('rewrite'))
     .addOption(new Option('--timeout <seconds>', 'how long the target may take to answer before 504').argParser(intOption('--timeout', 1, 3600)).default(30))
+    .option('--data-dir <dir>', 'where captures and tunnel ids are kept (default: HOOKTUNNEL_HOME, else the platform data directory)')
+    .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
     .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
   // Before the subcommands, so that they inherit it: usage errors exit 2 from main().
   program.exitOverride();
@@ -129,6 +153,11 @@ function buildProgram(): Command {
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--domain <domain>', 'route <id>.<domain> to tunnel <id> (subdomain routing)')
     .option('--public-url <url>', 'base URL to advertise, e.g. https://tunnel.example.com behind a TLS proxy')
+    .addOption(new Option('--reservation <seconds>', "how long a disconnected tunnel's id stays reserved for its owner").argParser(intOption('--reservation', 0, 365 * 86400)).default(86400))
+    .addOption(new Option('--offline-wait <seconds>', 'how long a request for an offline tunnel waits for its agent before 503').argParser(intOption('--offline-wait', 0, 300)).default(10))
+    .addOption(new Option('--offline-max <count>', 'requests kept per offline tunnel (oldest dropped beyond)').argParser(intOption('--offline-max', 0, 100_000)).default(100))
+    .addOption(new Option('--offline-max-bytes <bytes>', 'body bytes kept per offline tunnel').argParser(intOption('--offline-max-bytes', 0, 2 ** 40)).default(10 * 1024 * 1024))
+    .addOption(new Option('--offline-ttl <seconds>', 'how long kept requests are kept').argParser(intOption('--offline-ttl', 1, 365 * 86400)).default(86400))
     .action((opts: RelayCliOptions) => runRelay(opts));
   return program;
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   SenderAborted: 'sender_aborted',
   /** The agent's connection to the relay went away while the exchange was in flight. */
   AgentDisconnected: 'agent_disconnected',
+  /** The tunnel exists but its agent is away; the request was kept for it (or was too large to keep). */
+  AgentOffline: 'agent_offline',
   /** The agent answered with something the relay refuses to pass on (bad status, bad header). */
   BadAgentResponse: 'bad_agent_response',
   /** The request itself is not acceptable (absolute-form target, CONNECT, malformed). */
@@ -63,6 +65,7 @@ const STATUS_FOR_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.UpstreamTimeout]: 504,
   [ErrorCode.UpstreamAborted]: 502,
   [ErrorCode.AgentDisconnected]: 502,
+  [ErrorCode.AgentOffline]: 503,
   [ErrorCode.BadAgentResponse]: 502,
   [ErrorCode.BadRequest]: 400,
   [ErrorCode.UpgradeNotSupported]: 501,

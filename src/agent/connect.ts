@@ -1,30 +1,35 @@
 import { EventEmitter } from 'node:events';
 import { customAlphabet } from 'nanoid';
-import WebSocket from 'ws';
-import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
+import { ErrorCode, isHooktunnelError } from '../errors.js';
 import {
-  AGENT_SILENCE_TIMEOUT_MS,
-  CONNECT_PATH,
   FLAG_FIN,
   FrameType,
-  HANDSHAKE_TIMEOUT_MS,
-  MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  VERSION_HEADER,
+  HEARTBEAT_INTERVAL_MS,
   decodeFrame,
-  decodeRelayControl,
+  decodeMissedHead,
   decodeRequestHead,
-  encodeControl,
   encodeReset,
+  type RelayControl,
 } from '../protocol/index.js';
-import { batchedSender } from '../transport.js';
 import type { AgentEventMap, RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
+import { Link, type Welcome } from './link.js';
+import { forwardDetached } from './detached.js';
 import { parseTarget, type Target } from './target.js';
+
+export { connectUrl } from './link.js';
 
 /** Exchange ids: 12 lower-case characters, unique enough to be the capture's primary key. */
 export const newExchangeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
+
+/** Refusals that a retry cannot fix: the agent stops instead of reconnecting. */
+const FINAL_CODES: ReadonlySet<string> = new Set([ErrorCode.TunnelTaken, ErrorCode.InvalidTunnelId, ErrorCode.ProtocolUnsupported, 'unauthorized']);
+
+/** Reconnect backoff: 0.5 s doubling to a 30 s cap, each delay jittered to 50-100 % so agents do not stampede. */
+export function backoffMs(attempt: number, random = Math.random): number {
+  return Math.round(Math.min(30_000, 500 * 2 ** (attempt - 1)) * (0.5 + random() / 2));
+}
 
 /** Options of connectAgent. */
 export interface AgentOptions {
@@ -40,6 +45,10 @@ export interface AgentOptions {
   readonly hostHeader?: 'rewrite' | 'preserve';
   /** How long the target may take to start answering. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Ping interval; the link is dropped after three unconfirmed intervals. Default 5 s. */
+  readonly heartbeatMs?: number;
+  /** Also forward requests that arrived while the agent was away to the target, in arrival order. */
+  readonly forwardMissed?: boolean;
 }
 
 /** A connected agent. */
@@ -51,29 +60,18 @@ export interface AgentHandle {
   readonly secret: string;
   readonly target: Target;
   readonly relay: string;
-  /** Typed events: `ready`, `request`, and the fine-grained exchange events for recorders. */
+  /** Typed events: `ready`, `request`, `state`, `missed`, and the fine-grained exchange events for recorders. */
   readonly events: EventEmitter<AgentEventMap>;
   /** Number of exchanges in flight. */
   inFlight(): number;
-  /** Fails what is in flight, closes the connection and the target's connection pool. */
+  /** Fails what is in flight, closes the connection and the target's connection pool. Stops reconnecting. */
   close(): Promise<void>;
 }
 
-/** Turns `http://relay:8080` into the WebSocket URL of its connect endpoint. */
-export function connectUrl(relay: string): string {
-  let url: URL;
-  try {
-    url = new URL(relay);
-  } catch {
-    throw new HooktunnelError(ErrorCode.InvalidArgument, `invalid relay URL "${relay}"`);
-  }
-  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
-  if (!scheme) throw new HooktunnelError(ErrorCode.InvalidArgument, `relay URL "${relay}" must be http(s):// or ws(s)://`);
-  const base = url.pathname.replace(/\/+$/, '');
-  return `${scheme}//${url.host}${base}${CONNECT_PATH}`;
-}
-
-/** Connects to the relay, registers a tunnel and resolves once traffic can flow. */
+/**
+ * Connects to the relay, registers a tunnel and resolves once traffic can flow. Fails fast when the first
+ * connection fails; after that, reconnects by itself for as long as the handle is open.
+ */
 export async function connectAgent(options: AgentOptions): Promise<AgentHandle> {
   const target = typeof options.target === 'string' ? parseTarget(options.target) : options.target;
   const agent = new Agent(options, target);
@@ -91,10 +89,12 @@ class Agent implements ExchangeHost {
   readonly forwarder: Forwarder;
   readonly preserveHost: boolean;
   private readonly exchanges = new Map<number, AgentExchange>();
-  private ws: WebSocket | undefined;
-  private sendFrame: (frame: Buffer | string) => void = () => {};
-  private silence: NodeJS.Timeout | undefined;
-  private ready: { url: string; tunnel: string; secret: string } | undefined;
+  private readonly seenMissed = new Set<string>();
+  private missedChain: Promise<void> = Promise.resolve();
+  private link: Link | undefined;
+  private welcome: Welcome | undefined;
+  private closing = false;
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly options: AgentOptions,
@@ -105,11 +105,17 @@ class Agent implements ExchangeHost {
   }
 
   handle(): AgentHandle {
-    const ready = this.ready!;
+    const agent = this;
     return {
-      publicUrl: ready.url,
-      tunnelId: ready.tunnel,
-      secret: ready.secret,
+      get publicUrl() {
+        return agent.welcome!.url;
+      },
+      get tunnelId() {
+        return agent.welcome!.tunnel;
+      },
+      get secret() {
+        return agent.welcome!.secret;
+      },
       target: this.target,
       relay: this.options.relay,
       events: this.events,
@@ -118,98 +124,106 @@ class Agent implements ExchangeHost {
     };
   }
 
-  /** Dials the relay and completes the hello/ready handshake. */
-  connect(): Promise<void> {
-    const url = connectUrl(this.options.relay);
-    return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, {
-        headers: { [VERSION_HEADER]: String(PROTOCOL_VERSION) },
-        perMessageDeflate: false,
-        maxPayload: MAX_FRAME_BYTES,
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-        // An all-zero mask lets ws skip masking (and the relay skip unmasking) every body byte. Masking protects
-        // intermediaries from payloads chosen by a hostile browser script; our agent->relay payloads are the
-        // developer's own target's responses, not a script's, so the protection buys nothing here.
-        generateMask: (mask: Buffer) => void mask.fill(0),
-      });
-      this.ws = ws;
-      let settled = false;
-      const fail = (err: HooktunnelError): void => {
-        if (settled) return;
-        settled = true;
-        ws.terminate();
-        reject(err);
-      };
-      ws.on('unexpected-response', (_req, res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => fail(refusalFromBody(res.statusCode ?? 0, Buffer.concat(parts).toString('utf8'))));
-        res.on('error', () => fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay answered ${res.statusCode} to the connect request`)));
-      });
-      ws.on('error', (err) => fail(new HooktunnelError(ErrorCode.RelayUnreachable, `cannot reach relay ${this.options.relay}: ${describe(err)}`, { cause: err })));
-      ws.on('close', () => {
-        fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay ${this.options.relay} closed the connection during the handshake`));
-        this.onClosed();
-      });
-      ws.on('open', () => {
-        this.sendFrame = batchedSender(ws);
-        ws.send(encodeControl({ type: 'hello', tunnel: this.options.subdomain, secret: this.options.secret }));
-      });
-      ws.on('ping', () => this.heard());
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        this.heard();
-        if (isBinary) return this.onFrame(data);
-        try {
-          const msg = decodeRelayControl(data.toString('utf8'));
-          if (msg.type === 'ready') {
-            this.ready = { url: msg.url, tunnel: msg.tunnel, secret: msg.secret };
-            settled = true;
-            this.events.emit('ready', { type: 'ready', url: msg.url, tunnel: msg.tunnel, target: this.target.display, relay: this.options.relay });
-            resolve();
-          } else if (msg.type === 'refused') {
-            fail(new HooktunnelError(msg.code as ErrorCode, `relay refused the tunnel: ${msg.message}`));
-          }
-        } catch (err) {
-          if (!isHooktunnelError(err)) throw err;
-          fail(err);
-        }
-      });
-    });
+  /** One connection attempt: on success the tunnel is ready and `ready` has been emitted. */
+  async connect(): Promise<void> {
+    const hello = this.welcome
+      ? { tunnel: this.welcome.tunnel, secret: this.welcome.secret }
+      : { tunnel: this.options.subdomain, secret: this.options.secret };
+    const { link, welcome } = await Link.dial(
+      this.options.relay,
+      hello,
+      {
+        onFrame: (data) => this.onFrame(data),
+        onControl: (msg) => this.onControl(msg),
+        onLost: (reason, goingAway) => this.onLost(reason, goingAway),
+      },
+      this.options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
+    );
+    if (this.closing) return void link.close(1000, 'agent closing');
+    this.link = link;
+    this.welcome = welcome;
+    this.events.emit('ready', { type: 'ready', url: welcome.url, tunnel: welcome.tunnel, target: this.target.display, relay: this.options.relay });
+    this.events.emit('state', { type: 'state', state: 'online', url: welcome.url });
   }
 
-  /** Any traffic from the relay proves it is alive; silence for too long means a dead connection. */
-  private heard(): void {
-    clearTimeout(this.silence);
-    this.silence = setTimeout(() => this.ws?.terminate(), AGENT_SILENCE_TIMEOUT_MS);
-    this.silence.unref();
+  private onLost(reason: string, goingAway: boolean): void {
+    this.link = undefined;
+    for (const ex of [...this.exchanges.values()]) ex.cancel(ErrorCode.AgentDisconnected, reason);
+    this.exchanges.clear();
+    if (this.closing) return;
+    this.events.emit('disconnected', { reason, willRetry: true });
+    void this.reconnect(reason, goingAway);
+  }
+
+  /** Retries with capped, jittered backoff until connected, refused for good, or closed. */
+  private async reconnect(reason: string, goingAway: boolean): Promise<void> {
+    for (let attempt = 1; !this.closing; attempt++) {
+      // A relay that announced its restart is worth trying again almost at once.
+      const delayMs = goingAway && attempt === 1 ? Math.round(100 + Math.random() * 400) : backoffMs(attempt);
+      this.events.emit('state', { type: 'state', state: 'reconnecting', attempt, delayMs, reason });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (this.closing) return;
+      try {
+        return await this.connect();
+      } catch (err) {
+        if (!isHooktunnelError(err)) throw err;
+        reason = err.message;
+        if (FINAL_CODES.has(err.code)) {
+          this.events.emit('state', { type: 'state', state: 'offline', reason });
+          this.events.emit('disconnected', { reason, willRetry: false });
+          return;
+        }
+      }
+    }
+  }
+
+  private onControl(msg: RelayControl): void {
+    if (msg.type === 'missed_summary' && msg.dropped > 0) this.events.emit('dropped', { type: 'dropped', count: msg.dropped });
   }
 
   private onFrame(data: Buffer): void {
     try {
       const frame = decodeFrame(data);
       if (frame.type === FrameType.Open) {
-        if (this.exchanges.has(frame.stream)) return this.ws?.close(4002, 'stream opened twice');
+        if (this.exchanges.has(frame.stream)) return this.link?.drop('the relay opened a stream twice');
         const { head, body } = decodeRequestHead(frame.payload);
         const ex = new AgentExchange(newExchangeId(), frame.stream, this);
         this.exchanges.set(frame.stream, ex);
         return ex.open(head, body, (frame.flags & FLAG_FIN) !== 0);
       }
+      if (frame.type === FrameType.Missed) return this.onMissed(frame.payload);
       this.exchanges.get(frame.stream)?.onFrame(frame);
     } catch (err) {
       if (!isHooktunnelError(err)) throw err;
-      this.ws?.close(4002, err.message.slice(0, 120));
+      this.link?.drop(err.message);
     }
   }
 
-  private onClosed(): void {
-    clearTimeout(this.silence);
-    for (const ex of [...this.exchanges.values()]) ex.cancel(ErrorCode.AgentDisconnected, 'the connection to the relay closed');
-    this.exchanges.clear();
-    if (this.ready) this.events.emit('disconnected', { reason: 'the connection to the relay closed', willRetry: false });
+  /** A request kept by the relay while we were away: record it once, acknowledge it, forward it if asked. */
+  private onMissed(payload: Buffer): void {
+    const { head, body } = decodeMissedHead(payload);
+    if (!this.seenMissed.has(head.id)) {
+      this.seenMissed.add(head.id);
+      const headers = this.preserveHost ? head.headers : head.headers.map((v, i) => (i % 2 === 1 && head.headers[i - 1]!.toLowerCase() === 'host' ? this.target.host : v));
+      this.events.emit('missed', {
+        type: 'missed', id: head.id, time: head.arrivedAt, tunnel: this.welcome?.tunnel ?? '', target: this.target.display,
+        method: head.method, path: head.path, headers, body, status: head.status,
+      });
+      if (this.options.forwardMissed) {
+        this.missedChain = this.missedChain.then(async () => void (await forwardDetached(this, newExchangeId(), head, body, head.id)));
+      }
+    }
+    this.link?.control({ type: 'missed_ack', ids: [head.id] });
   }
 
   send(frame: Buffer): void {
-    this.sendFrame(frame);
+    this.link?.send(frame);
   }
 
   done(stream: number): void {
@@ -218,7 +232,7 @@ class Agent implements ExchangeHost {
 
   started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void {
     if (this.events.listenerCount('exchange-start') === 0) return;
-    this.events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: this.ready?.tunnel ?? '', target: this.target.display, method, path, headers });
+    this.events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target: this.target.display, method, path, headers, replayOf: ex.replayOf });
   }
 
   requestBody(ex: AgentExchange, chunk: Buffer): void {
@@ -238,37 +252,14 @@ class Agent implements ExchangeHost {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.silence);
-    const ws = this.ws;
+    this.closing = true;
+    this.wake?.();
     for (const [stream, ex] of [...this.exchanges]) {
       this.send(encodeReset(stream, { code: ErrorCode.AgentDisconnected, message: 'the agent is shutting down' }));
       ex.cancel(ErrorCode.AgentDisconnected, 'the agent is shutting down');
     }
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
-      await new Promise<void>((resolve) => {
-        ws.once('close', () => resolve());
-        ws.close(1000, 'agent closing');
-        setTimeout(() => ws.terminate(), 1000).unref();
-      });
-    }
+    await this.link?.close(1000, 'agent closing');
+    await this.missedChain;
     await this.forwarder.close();
   }
-}
-
-function describe(err: Error): string {
-  const code = (err as { code?: string }).code;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND') return 'host not found';
-  return err.message || code || 'unknown error';
-}
-
-/** Reads the relay's JSON error body from a refused upgrade. */
-function refusalFromBody(status: number, text: string): HooktunnelError {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error?.code && body.error.message) return new HooktunnelError(body.error.code as ErrorCode, `relay refused the connection: ${body.error.message}`);
-  } catch {
-    // not one of ours: fall through
-  }
-  return new HooktunnelError(ErrorCode.RelayUnreachable, `relay answered HTTP ${status} instead of accepting the connection: is this a hooktunnel relay?`);
 }

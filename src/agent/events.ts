@@ -26,6 +26,40 @@ export interface RequestEvent {
   readonly error?: string;
   /** Present on failures: what went wrong, in words. */
   readonly message?: string;
+  /** Present when this exchange re-sent an earlier one (a replay, or a missed request forwarded later). */
+  readonly replayOf?: string;
+}
+
+/**
+ * The connection state. `online` means the relay confirmed, within the last three heartbeats, that this
+ * connection owns the tunnel; anything else is shown as not online.
+ */
+export type StateEvent =
+  | { readonly type: 'state'; readonly state: 'online'; readonly url: string }
+  | { readonly type: 'state'; readonly state: 'reconnecting'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
+  | { readonly type: 'state'; readonly state: 'offline'; readonly reason: string };
+
+/** A request that reached the relay while the agent was away; the relay answered it (`status`, 503) and kept it. */
+export interface MissedEvent {
+  readonly type: 'missed';
+  /** The capture id (the relay's id for the kept request: a redelivery has the same id). */
+  readonly id: string;
+  /** When the request reached the relay (ms since the epoch). */
+  readonly time: number;
+  readonly tunnel: string;
+  readonly target: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+  /** The status the sender got from the relay. */
+  readonly status: number;
+}
+
+/** Requests the relay had to drop while the agent was away (its offline limits were full). */
+export interface DroppedEvent {
+  readonly type: 'dropped';
+  readonly count: number;
 }
 
 /** Fine-grained exchange progress, for consumers that record bodies (the capture store). */
@@ -39,6 +73,8 @@ export interface ExchangeStart {
   readonly path: string;
   /** Headers as forwarded to the target: `[name, value, …]`. */
   readonly headers: readonly string[];
+  /** Set when this exchange re-sends an earlier one. */
+  readonly replayOf?: string;
 }
 
 /** The target's response head. */
@@ -58,4 +94,7 @@ export interface AgentEventMap {
   'response-body': [id: string, chunk: Buffer];
   /** The connection to the relay is gone; `willRetry` says whether the agent reconnects. */
   disconnected: [{ readonly reason: string; readonly willRetry: boolean }];
+  state: [StateEvent];
+  missed: [MissedEvent];
+  dropped: [DroppedEvent];
 }

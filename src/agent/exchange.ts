@@ -68,6 +68,8 @@ export class AgentExchange implements ForwardHandler {
     readonly id: string,
     readonly stream: number,
     private readonly host: ExchangeHost,
+    /** The exchange this one re-sends, if any (a replay or a missed request forwarded later). */
+    readonly replayOf?: string,
   ) {
     this.out = new DataBatcher(stream, (frame) => host.send(frame));
   }
@@ -218,6 +220,7 @@ export class AgentExchange implements ForwardHandler {
       requestBytes: this.requestBytes,
       responseBytes: this.responseBytes,
       ...(error ? { error, message } : {}),
+      ...(this.replayOf ? { replayOf: this.replayOf } : {}),
     };
     this.host.finished(this, event);
   }

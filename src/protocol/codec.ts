@@ -1,5 +1,5 @@
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { FRAME_HEADER_BYTES, FrameType, type AgentControl, type Frame, type RelayControl, type RequestHead, type ResetInfo, type ResponseHead } from './frames.js';
+import { FRAME_HEADER_BYTES, FrameType, type AgentControl, type Frame, type MissedHead, type RelayControl, type RequestHead, type ResetInfo, type ResponseHead } from './frames.js';
 import { MAX_HEAD_BYTES } from './limits.js';
 
 const MAX_STREAM_ID = 0xffffffff;
@@ -31,10 +31,10 @@ export function encodeFrame(type: FrameType, flags: number, stream: number, payl
 
 /** Encodes an Open or Response frame: a JSON head, then optional inline body bytes. */
 export function encodeHeadFrame(
-  type: typeof FrameType.Open | typeof FrameType.Response,
+  type: typeof FrameType.Open | typeof FrameType.Response | typeof FrameType.Missed,
   flags: number,
   stream: number,
-  head: RequestHead | ResponseHead,
+  head: RequestHead | ResponseHead | MissedHead,
   body?: readonly Buffer[],
 ): Buffer {
   const json = JSON.stringify(head);
@@ -68,7 +68,7 @@ export function encodeReset(stream: number, info: ResetInfo): Buffer {
 export function decodeFrame(buf: Buffer): Frame {
   if (buf.length < FRAME_HEADER_BYTES) throw protocolError(`frame of ${buf.length} bytes is shorter than its header`);
   const type = buf[0] as FrameType;
-  if (type < FrameType.Open || type > FrameType.Reset) throw protocolError(`unknown frame type ${type}`);
+  if (type < FrameType.Open || type > FrameType.Missed) throw protocolError(`unknown frame type ${type}`);
   const stream = buf.readUInt32BE(2);
   if (stream === 0 || stream > MAX_STREAM_ID) throw protocolError('stream id 0 is not valid');
   return { type, flags: buf[1]!, stream, payload: buf.subarray(FRAME_HEADER_BYTES) };
@@ -107,6 +107,16 @@ export function decodeRequestHead(payload: Buffer): { head: RequestHead; body: B
     host: typeof h.host === 'string' ? h.host : '',
   };
   return { head, body };
+}
+
+/** Decodes a Missed frame's payload into the kept request's head and body. */
+export function decodeMissedHead(payload: Buffer): { head: MissedHead; body: Buffer } {
+  const { head, body } = decodeRequestHead(payload);
+  const h = JSON.parse(payload.toString('utf8', 4, 4 + payload.readUInt32BE(0))) as Record<string, unknown>;
+  if (typeof h.id !== 'string' || typeof h.arrivedAt !== 'number' || typeof h.status !== 'number') {
+    throw protocolError('missed head lacks id, arrivedAt or status');
+  }
+  return { head: { ...head, id: h.id, arrivedAt: h.arrivedAt, status: h.status }, body };
 }
 
 /** Decodes a Response frame's payload. The status must be an integer from 100 to 599. */
@@ -159,6 +169,11 @@ const optionalString = (v: unknown): string | undefined => (typeof v === 'string
 export function decodeAgentControl(text: string): AgentControl {
   const v = parseControl(text);
   if (v.type === 'hello') return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret) };
+  if (v.type === 'ping') return { type: 'ping' };
+  if (v.type === 'missed_ack') {
+    if (!Array.isArray(v.ids) || !v.ids.every((id) => typeof id === 'string')) throw protocolError('missed_ack needs a list of ids');
+    return { type: 'missed_ack', ids: v.ids as string[] };
+  }
   throw protocolError(`unknown agent control message ${JSON.stringify(v.type)}`);
 }
 
@@ -176,6 +191,10 @@ export function decodeRelayControl(text: string): RelayControl {
       return { type: 'refused', code: str('code'), message: str('message') };
     case 'going_away':
       return { type: 'going_away', message: str('message') };
+    case 'pong':
+      return { type: 'pong', owned: v.owned === true };
+    case 'missed_summary':
+      return { type: 'missed_summary', count: Number(v.count) || 0, dropped: Number(v.dropped) || 0 };
     default:
       throw protocolError(`unknown relay control message ${JSON.stringify(v.type)}`);
   }

@@ -21,6 +21,12 @@ export const FrameType = {
   Window: 4,
   /** either way: abandon the stream; payload is JSON `{code, message}`. */
   Reset: 5,
+  /**
+   * relay -> agent: a request that arrived while the agent was away and was answered by the relay; payload is a
+   * head (MissedHead) then the whole body. Not a stream: the stream id field is a sequence number, and the agent
+   * acknowledges with `missed_ack` so the relay can forget it.
+   */
+  Missed: 6,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -41,6 +47,16 @@ export interface RequestHead {
   readonly remote: string;
   /** The public host the sender used (also in X-Forwarded-Host). */
   readonly host: string;
+}
+
+/** A request kept by the relay while the agent was away. */
+export interface MissedHead extends RequestHead {
+  /** The relay's id for the kept request; the agent uses it as the capture id, so a redelivery is not a duplicate. */
+  readonly id: string;
+  /** Milliseconds since the epoch when the request reached the relay. */
+  readonly arrivedAt: number;
+  /** The status the relay answered the sender with (503). */
+  readonly status: number;
 }
 
 /** What the agent tells the relay about the target's answer. */
@@ -68,7 +84,11 @@ export interface Frame {
 /** Agent -> relay control messages (JSON text frames). */
 export type AgentControl =
   /** First message after the upgrade: which tunnel the agent wants and how to prove it owns it. */
-  | { readonly type: 'hello'; readonly tunnel?: string; readonly secret?: string };
+  | { readonly type: 'hello'; readonly tunnel?: string; readonly secret?: string }
+  /** Heartbeat: asks the relay to confirm that this connection still owns the tunnel. */
+  | { readonly type: 'ping' }
+  /** The agent has recorded these missed requests; the relay may forget them. */
+  | { readonly type: 'missed_ack'; readonly ids: readonly string[] };
 
 /** Relay -> agent control messages (JSON text frames). */
 export type RelayControl =
@@ -77,4 +97,8 @@ export type RelayControl =
   /** The hello was refused; the relay closes the connection after this. Not retried by the agent. */
   | { readonly type: 'refused'; readonly code: string; readonly message: string }
   /** The relay is shutting down; reconnect elsewhere or later. */
-  | { readonly type: 'going_away'; readonly message: string };
+  | { readonly type: 'going_away'; readonly message: string }
+  /** Answer to ping: `owned` is false when the relay no longer routes the tunnel to this connection. */
+  | { readonly type: 'pong'; readonly owned: boolean }
+  /** Sent after ready when requests were kept: `count` Missed frames follow; `dropped` were lost to the limits. */
+  | { readonly type: 'missed_summary'; readonly count: number; readonly dropped: number };

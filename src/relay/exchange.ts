@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { ErrorCode } from '../errors.js';
 import {
   DataBatcher,
@@ -40,6 +41,8 @@ export class RelayExchange {
   private pendingDrain = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly out: DataBatcher;
+  /** Where the request body comes from: the sender's request, or a buffer read before the agent was back. */
+  private source: Readable;
 
   constructor(
     readonly stream: number,
@@ -49,32 +52,38 @@ export class RelayExchange {
     private readonly responseTimeoutMs: number,
   ) {
     this.out = new DataBatcher(stream, (frame) => sink.send(frame));
+    this.source = req;
   }
 
-  /** Sends the request head (with the body inline when it is small and announced) and starts the body. */
-  start(head: RequestHead): void {
+  /**
+   * Sends the request head (with the body inline when it is small and announced) and starts the body. `buffered`
+   * is the whole body when the relay has already read it (a request that waited for its agent).
+   */
+  start(head: RequestHead, buffered?: Buffer): void {
     const { req, res } = this;
     res.on('close', () => this.onSenderClose());
-    const length = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const source: Readable = buffered ? Readable.from([buffered]) : req;
+    this.source = source;
+    const length = buffered ? String(buffered.length) : req.headers['content-length'];
+    const chunked = !buffered && req.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || length === '0')) {
       this.requestComplete();
       this.sink.send(encodeHeadFrame(FrameType.Open, FLAG_FIN, this.stream, head));
-      req.resume();
+      source.resume();
       return;
     }
     if (!chunked && Number(length) <= INLINE_BODY_BYTES) {
       const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
+      source.on('data', (c: Buffer) => parts.push(c));
+      source.on('end', () => {
         this.requestComplete();
         if (!this.finished) this.sink.send(encodeHeadFrame(FrameType.Open, FLAG_FIN, this.stream, head, parts));
       });
       return;
     }
     this.sink.send(encodeHeadFrame(FrameType.Open, 0, this.stream, head));
-    req.on('data', (c: Buffer) => this.sendBody(c));
-    req.on('end', () => {
+    source.on('data', (c: Buffer) => this.sendBody(c));
+    source.on('end', () => {
       this.requestComplete();
       if (!this.finished) this.out.flush(true);
     });
@@ -91,7 +100,7 @@ export class RelayExchange {
     if (this.finished) return;
     this.out.push(chunk);
     this.sendWindow.spend(chunk.length);
-    if (this.sendWindow.blocked) this.req.pause();
+    if (this.sendWindow.blocked) this.source.pause();
   }
 
   /** Handles a frame the agent sent on this stream. */
@@ -104,7 +113,7 @@ export class RelayExchange {
         return this.onData(frame.payload, (frame.flags & FLAG_FIN) !== 0);
       case FrameType.Window:
         this.sendWindow.grant(decodeWindow(frame.payload));
-        if (!this.sendWindow.blocked && !this.requestEnded) this.req.resume();
+        if (!this.sendWindow.blocked && !this.requestEnded) this.source.resume();
         return;
       case FrameType.Reset: {
         const info = decodeReset(frame.payload);
@@ -190,7 +199,7 @@ export class RelayExchange {
     this.finished = true;
     this.out.discard();
     clearTimeout(this.timer);
-    if (!this.requestEnded) this.req.resume();
+    if (!this.requestEnded) this.source.resume();
     this.sink.done(this.stream);
   }
 }

@@ -22,6 +22,7 @@ export function awaitHello(ws: WebSocket): Promise<Extract<AgentControl, { type:
       if (isBinary) return fail(new HooktunnelError(ErrorCode.ProtocolError, 'expected a hello message first'));
       try {
         const msg = decodeAgentControl(data.toString('utf8'));
+        if (msg.type !== 'hello') return fail(new HooktunnelError(ErrorCode.ProtocolError, `expected hello, got ${msg.type}`));
         cleanup();
         resolve(msg);
       } catch (err) {

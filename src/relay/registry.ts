@@ -41,6 +41,7 @@ interface Entry<S> {
  */
 export class TunnelRegistry<S> {
   private readonly entries = new Map<string, Entry<S>>();
+  private readonly waiters = new Map<string, Set<(session: S) => void>>();
 
   constructor(private readonly reservationMs: number) {}
 
@@ -65,12 +66,44 @@ export class TunnelRegistry<S> {
     }
     const replaced = existing?.session;
     this.entries.set(requested, { secretDigest: digest(key), session, reservedUntil: 0 });
+    const waiting = this.waiters.get(requested);
+    if (waiting) {
+      this.waiters.delete(requested);
+      for (const w of waiting) w(session);
+    }
     return { id: requested, secret: key, replaced };
   }
 
   /** The connected session for `id`, if any. */
   get(id: string): S | undefined {
     return this.entries.get(id)?.session;
+  }
+
+  /** True when `id` has no connection now but is reserved for an owner who was connected recently. */
+  isReserved(id: string): boolean {
+    const e = this.entries.get(id);
+    return e !== undefined && e.session === undefined && e.reservedUntil > Date.now();
+  }
+
+  /** Resolves with the session that claims `id` within `ms`, or undefined. */
+  whenOnline(id: string, ms: number, cancel: AbortSignal): Promise<S | undefined> {
+    const now = this.get(id);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, set);
+      const done = (session: S | undefined): void => {
+        clearTimeout(timer);
+        set.delete(waiter);
+        cancel.removeEventListener('abort', onAbort);
+        resolve(session);
+      };
+      const waiter = (session: S): void => done(session);
+      const onAbort = (): void => done(undefined);
+      const timer = setTimeout(() => done(undefined), ms);
+      set.add(waiter);
+      cancel.addEventListener('abort', onAbort);
+    });
   }
 
   /** Marks `session` gone from `id`; the id stays reserved for its owner. */
@@ -96,8 +129,16 @@ export class TunnelRegistry<S> {
     return out;
   }
 
-  private sweep(): void {
+  /** Ids whose reservation ran out, removed now. */
+  sweep(): string[] {
     const now = Date.now();
-    for (const [id, e] of this.entries) if (e.session === undefined && e.reservedUntil <= now) this.entries.delete(id);
+    const gone: string[] = [];
+    for (const [id, e] of this.entries) {
+      if (e.session === undefined && e.reservedUntil <= now) {
+        this.entries.delete(id);
+        gone.push(id);
+      }
+    }
+    return gone;
   }
 }

@@ -10,13 +10,15 @@ import {
   PROTOCOL_VERSION,
   VERSION_HEADER,
   stripHopByHop,
+  type AgentControl,
   type RequestHead,
 } from '../protocol/index.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
+import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
 import { TunnelRegistry } from './registry.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
-import { AgentSession, CLOSE_REPLACED } from './session.js';
+import { AgentSession, CLOSE_REPLACED, type SessionHooks } from './session.js';
 
 /** Options of createRelay. Every field has a default. */
 export interface RelayOptions {
@@ -36,6 +38,8 @@ export interface RelayOptions {
   readonly reservationMs?: number;
   /** How long close() lets in-flight requests finish. Default 5 s. */
   readonly shutdownGraceMs?: number;
+  /** Requests for a tunnel whose agent is away: how long to wait, how many to keep and for how long. */
+  readonly offline?: Partial<OfflineLimits>;
 }
 
 /** Counters the relay exposes at `/_hooktunnel/metrics`. */
@@ -44,6 +48,10 @@ export interface RelayStats {
   readonly inFlight: number;
   readonly requests: number;
   readonly violations: number;
+  /** Requests kept for agents that are away. */
+  readonly kept: number;
+  /** Kept requests dropped by the offline limits since start. */
+  readonly dropped: number;
 }
 
 /** A running relay. */
@@ -67,15 +75,27 @@ export async function createRelay(options: RelayOptions = {}): Promise<RelayHand
 
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
 
+
 class Relay {
   private readonly server: Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly registry: TunnelRegistry<AgentSession>;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly offlineLimits: OfflineLimits;
+  private readonly queues: OfflineQueues;
+  private readonly hooks: SessionHooks;
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
+    this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
+    this.queues = new OfflineQueues(this.offlineLimits);
+    this.hooks = {
+      counters: this.counters,
+      responseTimeoutMs: options.responseTimeoutMs,
+      onClose: (session) => this.registry.release(session.tunnel, session),
+      onControl: (session, msg) => this.onControl(session, msg),
+    };
     this.server = createServer({ keepAlive: true });
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -95,6 +115,7 @@ class Relay {
     });
     this.heartbeat = setInterval(() => {
       for (const s of this.registry.sessions()) s.heartbeat();
+      for (const id of this.registry.sweep()) this.queues.forget(id);
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
     const { port } = server.address() as AddressInfo;
@@ -112,7 +133,8 @@ class Relay {
   private stats(): RelayStats {
     let inFlight = 0;
     for (const s of this.registry.sessions()) inFlight += s.inFlight;
-    return { tunnels: this.registry.size, inFlight, requests: this.counters.requests, violations: this.counters.violations };
+    const { requests, violations } = this.counters;
+    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal };
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -136,10 +158,38 @@ class Relay {
         return sendError(res, ErrorCode.TunnelNotFound, 'no tunnel here: tunnel URLs look like /t/<id>/…');
       case 'tunnel': {
         const session = this.registry.get(r.tunnel);
-        if (!session) return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${r.tunnel}" is not connected`);
         this.counters.requests++;
-        return session.relay(req, res, this.requestHead(req, r.path));
+        if (session) return session.relay(req, res, this.requestHead(req, r.path));
+        if (this.registry.isReserved(r.tunnel)) return void this.whileAway(req, res, r.tunnel, this.requestHead(req, r.path));
+        return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${r.tunnel}" is not connected`);
       }
+    }
+  }
+
+  /**
+   * A request for a tunnel whose agent is away: wait a little for it to come back and relay normally, else answer
+   * 503 and keep the request for the agent.
+   */
+  private async whileAway(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
+    const arrivedAt = Date.now();
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const body = await readBounded(req, this.offlineLimits.maxBytes);
+    const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), gone.signal));
+    if (session && body && !res.destroyed) return session.relay(req, res, head, body);
+    if (body) this.queues.keep(tunnel, keptRequest(head, body, arrivedAt));
+    else this.queues.refuse(tunnel);
+    sendOffline(res, tunnel, body !== undefined);
+  }
+
+  private onControl(session: AgentSession, msg: AgentControl): void {
+    switch (msg.type) {
+      case 'ping':
+        return session.control({ type: 'pong', owned: this.registry.get(session.tunnel) === session });
+      case 'missed_ack':
+        return this.queues.ack(session.tunnel, msg.ids);
+      case 'hello':
+        return session.violation('hello after the handshake');
     }
   }
 
@@ -202,7 +252,7 @@ class Relay {
     } catch {
       return;
     }
-    const session = new AgentSession(ws, this.counters, this.options.responseTimeoutMs, (s) => this.registry.release(s.tunnel, s));
+    const session = new AgentSession(ws, this.hooks);
     let claimed;
     try {
       claimed = this.registry.claim(session, hello.tunnel, hello.secret);
@@ -214,6 +264,8 @@ class Relay {
     claimed.replaced?.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
     const url = advertisedUrl(req, claimed.id, { publicUrl: this.options.publicUrl, domain: this.options.domain, tls: false });
     session.control({ type: 'ready', tunnel: claimed.id, url, secret: claimed.secret });
+    const missed = this.queues.pending(claimed.id);
+    session.deliverMissed(missed.items, missed.dropped);
   }
 
   private async close(): Promise<void> {

@@ -1,9 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { isHooktunnelError } from '../errors.js';
-import { decodeFrame, encodeControl, type RelayControl, type RequestHead } from '../protocol/index.js';
+import {
+  FLAG_FIN,
+  FrameType,
+  decodeAgentControl,
+  decodeFrame,
+  encodeControl,
+  encodeHeadFrame,
+  type AgentControl,
+  type RelayControl,
+  type RequestHead,
+} from '../protocol/index.js';
 import { batchedSender } from '../transport.js';
 import { RelayExchange, type StreamSink } from './exchange.js';
+import type { KeptRequest } from './offline.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
 export const CLOSE_PROTOCOL_ERROR = 4002;
@@ -13,6 +24,16 @@ export const CLOSE_REPLACED = 4003;
 /** Counters a session reports into the relay's totals. */
 export interface SessionCounters {
   violations: number;
+}
+
+/** What a session needs from the relay around it. */
+export interface SessionHooks {
+  readonly counters: SessionCounters;
+  readonly responseTimeoutMs: number;
+  /** The connection is gone (every exchange has been answered or aborted). */
+  onClose(session: AgentSession): void;
+  /** A control message from the agent after the handshake (ping, missed_ack). */
+  onControl(session: AgentSession, msg: AgentControl): void;
 }
 
 /**
@@ -30,9 +51,7 @@ export class AgentSession implements StreamSink {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly counters: SessionCounters,
-    private readonly responseTimeoutMs: number,
-    private readonly onClose: (session: AgentSession) => void,
+    private readonly hooks: SessionHooks,
   ) {
     this.sendFrame = batchedSender(ws);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -46,12 +65,19 @@ export class AgentSession implements StreamSink {
     return this.exchanges.size;
   }
 
-  /** Relays one sender request over a new stream. */
-  relay(req: IncomingMessage, res: ServerResponse, head: RequestHead): void {
+  /** Relays one sender request over a new stream; `buffered` is its body when already read. */
+  relay(req: IncomingMessage, res: ServerResponse, head: RequestHead, buffered?: Buffer): void {
     const stream = this.nextStream++;
-    const exchange = new RelayExchange(stream, this, req, res, this.responseTimeoutMs);
+    const exchange = new RelayExchange(stream, this, req, res, this.hooks.responseTimeoutMs);
     this.exchanges.set(stream, exchange);
-    exchange.start(head);
+    exchange.start(head, buffered);
+  }
+
+  /** Hands the agent the requests kept while it was away (it acknowledges each with missed_ack). */
+  deliverMissed(items: readonly KeptRequest[], dropped: number): void {
+    if (items.length === 0 && dropped === 0) return;
+    this.control({ type: 'missed_summary', count: items.length, dropped });
+    items.forEach((item, i) => this.send(encodeHeadFrame(FrameType.Missed, FLAG_FIN, i + 1, item.head, [item.body])));
   }
 
   /** Sends a control message. */
@@ -68,7 +94,7 @@ export class AgentSession implements StreamSink {
   }
 
   violation(message: string): void {
-    this.counters.violations++;
+    this.hooks.counters.violations++;
     if (this.closed) return;
     this.ws.close(CLOSE_PROTOCOL_ERROR, message.slice(0, 120));
     this.shutdown();
@@ -94,8 +120,8 @@ export class AgentSession implements StreamSink {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true;
-    if (!isBinary) return this.violation('unexpected control message after the handshake');
     try {
+      if (!isBinary) return this.hooks.onControl(this, decodeAgentControl(data.toString('utf8')));
       const frame = decodeFrame(data);
       const exchange = this.exchanges.get(frame.stream);
       if (exchange) return exchange.onFrame(frame);
@@ -112,6 +138,6 @@ export class AgentSession implements StreamSink {
     this.closed = true;
     for (const exchange of [...this.exchanges.values()]) exchange.abandon();
     this.exchanges.clear();
-    this.onClose(this);
+    this.hooks.onClose(this);
   }
 }

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -74,8 +77,9 @@ export interface CliProcess {
 
 /** Runs `hooktunnel <args>`; the child is killed when the test finishes. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const home = mkdtempSync(join(tmpdir(), 'hooktunnel-home-'));
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, HOOKTUNNEL_RELAY: '', FORCE_COLOR: '0', ...env },
+    env: { ...process.env, HOOKTUNNEL_RELAY: '', HOOKTUNNEL_HOME: home, FORCE_COLOR: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -85,6 +89,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!env.HOOKTUNNEL_HOME) rmSync(home, { recursive: true, force: true });
   });
   return {
     child,

@@ -1,0 +1,34 @@
+import { FrameType, decodeFrame, encodeWindow, type RequestHead } from '../protocol/index.js';
+import type { RequestEvent } from './events.js';
+import { AgentExchange, type ExchangeHost } from './exchange.js';
+
+/**
+ * Forwards a request that has no sender waiting (a missed request, a replay) through the same exchange code as
+ * live traffic, so it is forwarded, observed and reported identically. The response goes nowhere: every body
+ * frame is granted back at once, as if read by an infinitely fast sender. Resolves with the exchange's event.
+ */
+export function forwardDetached(host: ExchangeHost, id: string, head: RequestHead, body: Buffer, replayOf?: string): Promise<RequestEvent> {
+  return new Promise((resolve) => {
+    let ex: AgentExchange | undefined = undefined;
+    const detached: ExchangeHost = {
+      forwarder: host.forwarder,
+      preserveHost: host.preserveHost,
+      send(frame) {
+        const f = decodeFrame(frame);
+        const granted = f.type === FrameType.Data ? f.payload.length : f.type === FrameType.Response ? Math.max(0, f.payload.length - 4 - f.payload.readUInt32BE(0)) : 0;
+        if (granted > 0) queueMicrotask(() => ex?.onFrame(decodeFrame(encodeWindow(1, granted))));
+      },
+      done() {},
+      started: (e, method, path, headers) => host.started(e, method, path, headers),
+      requestBody: (e, chunk) => host.requestBody(e, chunk),
+      responded: (e, status, headers) => host.responded(e, status, headers),
+      responseBody: (e, chunk) => host.responseBody(e, chunk),
+      finished(e, event) {
+        host.finished(e, event);
+        resolve(event);
+      },
+    };
+    ex = new AgentExchange(id, 0, detached, replayOf);
+    ex.open(head, body, true);
+  });
+}

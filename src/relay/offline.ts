@@ -1,0 +1,147 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { customAlphabet } from 'nanoid';
+import { ErrorCode } from '../errors.js';
+import type { MissedHead, RequestHead } from '../protocol/index.js';
+import { ERROR_HEADER } from './respond.js';
+
+/** How the relay treats requests for a tunnel whose agent is away. */
+export interface OfflineLimits {
+  /** How long a request waits for the agent to come back before the relay answers 503. */
+  readonly waitMs: number;
+  /** Requests kept per tunnel; beyond this the oldest is dropped. */
+  readonly maxCount: number;
+  /** Body bytes kept per tunnel; beyond this the oldest is dropped. A larger single body is not kept. */
+  readonly maxBytes: number;
+  /** How long a kept request is kept. */
+  readonly ttlMs: number;
+}
+
+/** Defaults: wait 10 s, keep 100 requests or 10 MiB per tunnel, for 24 h. */
+export const DEFAULT_OFFLINE_LIMITS: OfflineLimits = { waitMs: 10_000, maxCount: 100, maxBytes: 10 * 1024 * 1024, ttlMs: 24 * 3600_000 };
+
+/** Seconds the sender is told to wait (Retry-After) when the agent is away. */
+const RETRY_AFTER_S = 30;
+
+const keptId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
+
+/** A request answered by the relay while its agent was away, kept for the agent. */
+export interface KeptRequest {
+  readonly head: MissedHead;
+  readonly body: Buffer;
+}
+
+interface Queue {
+  items: KeptRequest[];
+  bytes: number;
+  /** Dropped since the agent last received the queue. */
+  dropped: number;
+}
+
+/** Kept requests per tunnel id, bounded by count, bytes and age; the oldest go first, and are counted. */
+export class OfflineQueues {
+  private readonly queues = new Map<string, Queue>();
+  /** Requests dropped by the limits since the relay started. */
+  droppedTotal = 0;
+
+  constructor(private readonly limits: OfflineLimits) {}
+
+  /** Keeps a request for `tunnel`, dropping the oldest while over the limits. */
+  keep(tunnel: string, item: KeptRequest): void {
+    const q = this.queues.get(tunnel) ?? { items: [], bytes: 0, dropped: 0 };
+    this.queues.set(tunnel, q);
+    q.items.push(item);
+    q.bytes += item.body.length;
+    while (q.items.length > this.limits.maxCount || q.bytes > this.limits.maxBytes) this.dropOldest(q);
+  }
+
+  /** Counts a request that could not be kept at all (its body alone is over the byte limit). */
+  refuse(tunnel: string): void {
+    const q = this.queues.get(tunnel) ?? { items: [], bytes: 0, dropped: 0 };
+    this.queues.set(tunnel, q);
+    q.dropped++;
+    this.droppedTotal++;
+  }
+
+  /** What is kept for `tunnel` (expired items removed), and how many were dropped since the last delivery. */
+  pending(tunnel: string): { items: readonly KeptRequest[]; dropped: number } {
+    const q = this.queues.get(tunnel);
+    if (!q) return { items: [], dropped: 0 };
+    const cutoff = Date.now() - this.limits.ttlMs;
+    while (q.items.length > 0 && q.items[0]!.head.arrivedAt < cutoff) this.dropOldest(q);
+    const dropped = q.dropped;
+    q.dropped = 0;
+    return { items: [...q.items], dropped };
+  }
+
+  /** Forgets the kept requests the agent has acknowledged. */
+  ack(tunnel: string, ids: readonly string[]): void {
+    const q = this.queues.get(tunnel);
+    if (!q) return;
+    const gone = new Set(ids);
+    q.items = q.items.filter((item) => {
+      if (!gone.has(item.head.id)) return true;
+      q.bytes -= item.body.length;
+      return false;
+    });
+    if (q.items.length === 0 && q.dropped === 0) this.queues.delete(tunnel);
+  }
+
+  /** Forgets a tunnel whose reservation ran out. */
+  forget(tunnel: string): void {
+    this.queues.delete(tunnel);
+  }
+
+  /** Requests kept across all tunnels. */
+  get size(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.items.length;
+    return n;
+  }
+
+  private dropOldest(q: Queue): void {
+    const item = q.items.shift()!;
+    q.bytes -= item.body.length;
+    q.dropped++;
+    this.droppedTotal++;
+  }
+}
+
+/** Reads a request body into memory, up to `max` bytes; `undefined` when it is larger (reading stops). */
+export function readBounded(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.pause();
+        return resolve(undefined);
+      }
+      parts.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`. */
+export function sendOffline(res: ServerResponse, tunnel: string, kept: boolean): void {
+  if (res.headersSent || res.destroyed) return;
+  const message = kept
+    ? `the agent of tunnel "${tunnel}" is offline; this request was kept and will be shown to it when it reconnects`
+    : `the agent of tunnel "${tunnel}" is offline, and this request is too large to keep`;
+  const body = `${JSON.stringify({ error: { code: ErrorCode.AgentOffline, message } })}\n`;
+  res.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'retry-after': String(RETRY_AFTER_S),
+    [ERROR_HEADER]: ErrorCode.AgentOffline,
+  });
+  res.end(body);
+}
+
+/** Makes the record of a kept request. */
+export function keptRequest(head: RequestHead, body: Buffer, arrivedAt: number): KeptRequest {
+  return { head: { ...head, id: keptId(), arrivedAt, status: 503 }, body };
+}

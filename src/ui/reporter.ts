@@ -1,0 +1,38 @@
+import type { EventEmitter } from 'node:events';
+import chalk from 'chalk';
+import type { AgentEventMap, ReadyEvent } from '../agent/events.js';
+import { formatDuration, formatClock, sanitize } from './format.js';
+import { formatReady, formatRequestLine, jsonLine, type LineSink } from './printers.js';
+
+/** Where a reporter writes: `out` gets the lines a script may read, `err` the human notices. */
+export interface ReporterSinks {
+  readonly out: LineSink;
+  readonly err: LineSink;
+}
+
+/**
+ * Prints an agent's events: with `json`, one JSON object per line on `out` (ready, request, state, missed, dropped)
+ * and nothing else there; otherwise a readable line per exchange on `out` and connection notices on `err`.
+ */
+export function attachReporter(events: EventEmitter<AgentEventMap>, ready: ReadyEvent, options: { json: boolean; embedded: boolean }, sinks: ReporterSinks): void {
+  const { out, err } = sinks;
+  if (options.json) {
+    out.write(jsonLine(ready));
+    events.on('request', (e) => out.write(jsonLine(e)));
+    events.on('state', (e) => out.write(`${JSON.stringify(e)}\n`));
+    events.on('missed', (e) => out.write(`${JSON.stringify({ type: 'missed', id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, requestBytes: e.body.length })}\n`));
+    events.on('dropped', (e) => out.write(`${JSON.stringify(e)}\n`));
+    return;
+  }
+  out.write(`${formatReady(ready, options.embedded)}\n`);
+  events.on('request', (e) => out.write(`${formatRequestLine(e)}\n`));
+  events.on('missed', (e) =>
+    out.write(`${chalk.gray(formatClock(e.time))}  ${chalk.magenta('MISSED')} ${chalk.bold(sanitize(e.method))} ${sanitize(e.path)}  arrived while offline; the sender got ${e.status}\n`),
+  );
+  events.on('dropped', (e) => err.write(`${chalk.red('lost')} ${e.count} request(s) arrived while offline and did not fit in the relay's queue\n`));
+  events.on('state', (e) => {
+    if (e.state === 'reconnecting') err.write(`${chalk.yellow('reconnecting')} attempt ${e.attempt}, next try in ${formatDuration(e.delayMs)}: ${sanitize(e.reason)}\n`);
+    else if (e.state === 'online') err.write(`${chalk.green('online')} ${e.url}\n`);
+    else err.write(`${chalk.red('offline')} ${sanitize(e.reason)}\n`);
+  });
+}
