@@ -45,7 +45,7 @@ export interface AgentOptions {
   readonly hostHeader?: 'rewrite' | 'preserve';
   /** How long the target may take to start answering. Default 30 s. */
   readonly timeoutMs?: number;
-  /** Ping interval; the link is dropped after three unconfirmed intervals. Default 5 s. */
+  /** Ping interval; the link is dropped after 2.4 intervals without the relay confirming ownership. Default 5 s. */
   readonly heartbeatMs?: number;
   /** Also forward requests that arrived while the agent was away to the target, in arrival order. */
   readonly forwardMissed?: boolean;
@@ -81,6 +81,8 @@ export async function connectAgent(options: AgentOptions): Promise<AgentHandle> 
     await agent.close();
     throw err;
   }
+  // Frames that arrived with the welcome (missed requests) wait until the caller has subscribed to the events.
+  setImmediate(() => agent.releaseBacklog());
   return agent.handle();
 }
 
@@ -95,6 +97,8 @@ class Agent implements ExchangeHost {
   private welcome: Welcome | undefined;
   private closing = false;
   private wake: (() => void) | undefined;
+  /** Missed frames received before the first connect() returned to the caller; undefined once released. */
+  private backlog: Buffer[] | undefined = [];
 
   constructor(
     private readonly options: AgentOptions,
@@ -184,7 +188,17 @@ class Agent implements ExchangeHost {
   }
 
   private onControl(msg: RelayControl): void {
-    if (msg.type === 'missed_summary' && msg.dropped > 0) this.events.emit('dropped', { type: 'dropped', count: msg.dropped });
+    if (msg.type !== 'missed_summary' || msg.dropped === 0) return;
+    const event = { type: 'dropped' as const, count: msg.dropped };
+    if (this.backlog) setImmediate(() => this.events.emit('dropped', event));
+    else this.events.emit('dropped', event);
+  }
+
+  /** Hands over what arrived before the caller could listen. */
+  releaseBacklog(): void {
+    const backlog = this.backlog ?? [];
+    this.backlog = undefined;
+    for (const payload of backlog) this.onMissed(payload);
   }
 
   private onFrame(data: Buffer): void {
@@ -197,7 +211,10 @@ class Agent implements ExchangeHost {
         this.exchanges.set(frame.stream, ex);
         return ex.open(head, body, (frame.flags & FLAG_FIN) !== 0);
       }
-      if (frame.type === FrameType.Missed) return this.onMissed(frame.payload);
+      if (frame.type === FrameType.Missed) {
+        if (this.backlog) return void this.backlog.push(Buffer.from(frame.payload));
+        return this.onMissed(frame.payload);
+      }
       this.exchanges.get(frame.stream)?.onFrame(frame);
     } catch (err) {
       if (!isHooktunnelError(err)) throw err;

@@ -1,6 +1,9 @@
-import { FrameType, decodeFrame, encodeWindow, type RequestHead } from '../protocol/index.js';
+import { FRAME_HEADER_BYTES, FrameType, decodeFrame, encodeWindow, type RequestHead } from '../protocol/index.js';
 import type { RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
+
+/** Stream number of detached exchanges: they never reach the relay, so any valid number will do. */
+const DETACHED_STREAM = 1;
 
 /**
  * Forwards a request that has no sender waiting (a missed request, a replay) through the same exchange code as
@@ -14,9 +17,10 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
       forwarder: host.forwarder,
       preserveHost: host.preserveHost,
       send(frame) {
-        const f = decodeFrame(frame);
-        const granted = f.type === FrameType.Data ? f.payload.length : f.type === FrameType.Response ? Math.max(0, f.payload.length - 4 - f.payload.readUInt32BE(0)) : 0;
-        if (granted > 0) queueMicrotask(() => ex?.onFrame(decodeFrame(encodeWindow(1, granted))));
+        const type = frame[0];
+        const payload = frame.subarray(FRAME_HEADER_BYTES);
+        const granted = type === FrameType.Data ? payload.length : type === FrameType.Response ? payload.length - 4 - payload.readUInt32BE(0) : 0;
+        if (granted > 0) queueMicrotask(() => ex?.onFrame(decodeFrame(encodeWindow(DETACHED_STREAM, granted))));
       },
       done() {},
       started: (e, method, path, headers) => host.started(e, method, path, headers),
@@ -28,7 +32,7 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
         resolve(event);
       },
     };
-    ex = new AgentExchange(id, 0, detached, replayOf);
+    ex = new AgentExchange(id, DETACHED_STREAM, detached, replayOf);
     ex.open(head, body, true);
   });
 }

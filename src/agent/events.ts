@@ -31,7 +31,7 @@ export interface RequestEvent {
 }
 
 /**
- * The connection state. `online` means the relay confirmed, within the last three heartbeats, that this
+ * The connection state. `online` means the relay confirmed, within the last 2.4 heartbeats (12 s), that this
  * connection owns the tunnel; anything else is shown as not online.
  */
 export type StateEvent =

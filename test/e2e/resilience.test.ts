@@ -1,0 +1,248 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { connectAgent, type AgentHandle } from '../../src/index.js';
+import type { StateEvent } from '../../src/agent/events.js';
+import { runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
+import { send, splitPublicUrl } from '../helpers/http.js';
+
+/** A private data directory for CLI agents that must share one across restarts. */
+function tempHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-home-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function relayProcess(port = 0, extra: string[] = []): Promise<{ cli: CliProcess; port: number; url: string }> {
+  const cli = runCli(['relay', '--host', '127.0.0.1', '--port', String(port), ...extra]);
+  const bound = Number(/:(\d+)$/.exec(await cli.waitForLine(/listening/))![1]);
+  return { cli, port: bound, url: `http://127.0.0.1:${bound}` };
+}
+
+/** Every JSON line an agent printed so far. */
+function jsonLines(cli: CliProcess): Array<Record<string, unknown>> {
+  return cli.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Resolves with the next `state` event of `agent` that matches `state`. */
+function nextState(agent: AgentHandle, state: StateEvent['state']): Promise<StateEvent> {
+  return new Promise((resolve) => {
+    const on = (e: StateEvent): void => {
+      if (e.state !== state) return;
+      agent.events.off('state', on);
+      resolve(e);
+    };
+    agent.events.on('state', on);
+  });
+}
+
+/** A TCP proxy on loopback that can be frozen: it then stops forwarding bytes without closing anything. */
+async function stallingProxy(to: number): Promise<{ port: number; freeze(): void }> {
+  const pairs: Array<[Socket, Socket]> = [];
+  const server: Server = createServer((inbound) => {
+    const outbound = new Socket().connect(to, '127.0.0.1');
+    pairs.push([inbound, outbound]);
+    inbound.on('data', (d) => outbound.write(d));
+    outbound.on('data', (d) => inbound.write(d));
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => {
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    server.close();
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze() {
+      // Only the connections open now stall (bytes are read and thrown away, nothing is closed); new ones are
+      // forwarded normally.
+      for (const [a, b] of pairs) {
+        for (const s of [a, b]) {
+          s.removeAllListeners('data');
+          s.removeAllListeners('close');
+          s.on('data', () => {});
+        }
+      }
+    },
+  };
+}
+
+describe('never lose a webhook', () => {
+  it('keeps the URL when the relay is killed with SIGKILL and restarted on the same port', { timeout: 60_000 }, async () => {
+    const target = await startTarget((_req, res) => res.end('back'));
+    const first = await relayProcess();
+    const agent = runCli([String(target.port), '--json', '--relay', first.url]);
+    const ready = JSON.parse(await agent.waitForLine(/"type":"ready"/)) as { url: string };
+
+    first.cli.child.kill('SIGKILL');
+    await first.cli.exited();
+    await agent.waitForLine(/"state":"reconnecting"/);
+    await relayProcess(first.port);
+    const online = JSON.parse(await agent.waitForLine(/"state":"online"/, 40_000)) as { url: string };
+
+    expect(online.url).toBe(ready.url);
+    const { base, prefix } = splitPublicUrl(ready.url);
+    expect((await send(base, `${prefix}/again`)).body.toString()).toBe('back');
+  });
+
+  it('answers 502 agent_disconnected quickly when the agent process is killed mid-request', async () => {
+    let arrived: () => void = () => {};
+    const got = new Promise<void>((r) => (arrived = r));
+    const target = await startTarget(() => arrived());
+    const relay = await startRelay();
+    const agent = runCli([String(target.port), '--json', '--relay', relay.url]);
+    const { url } = JSON.parse(await agent.waitForLine(/"type":"ready"/)) as { url: string };
+    const { base, prefix } = splitPublicUrl(url);
+
+    const pending = send(base, `${prefix}/slow`, { method: 'POST', body: '{}' });
+    await got;
+    const killedAt = Date.now();
+    agent.child.kill('SIGKILL');
+    const res = await pending;
+
+    expect(res.status).toBe(502);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_disconnected');
+    expect(Date.now() - killedAt).toBeLessThan(3000);
+  });
+
+  it('detects a connection that stalls without closing, within 15 s, and recovers', { timeout: 40_000 }, async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const proxy = await stallingProxy(relay.port);
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: target.url });
+    onTestFinished(() => agent.close());
+    const reconnecting = nextState(agent, 'reconnecting');
+
+    const frozenAt = Date.now();
+    proxy.freeze();
+    const lost = await reconnecting;
+    const detectedMs = Date.now() - frozenAt;
+    const online = await nextState(agent, 'online');
+
+    expect(lost.reason).toMatch(/has not confirmed the tunnel/);
+    expect(detectedMs).toBeLessThan(15_000);
+    expect(online.url).toBe(agent.publicUrl);
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+  });
+
+  it('keeps requests sent while the agent is away and hands each over once when it returns', { timeout: 40_000 }, async () => {
+    const seen: string[] = [];
+    const target = await startTarget((req, res) => {
+      seen.push(req.url!);
+      res.end('ok');
+    });
+    const relay = await startRelay({ offline: { waitMs: 200 } });
+    const home = tempHome();
+    const first = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const { url } = JSON.parse(await first.waitForLine(/"type":"ready"/)) as { url: string };
+    first.child.kill('SIGKILL');
+    await first.exited();
+    const { base, prefix } = splitPublicUrl(url);
+
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => send(base, `${prefix}/hook/${i}`, { method: 'POST', body: `event ${i}` })));
+    const second = runCli([String(target.port), '--json', '--forward-missed', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const ready = JSON.parse(await second.waitForLine(/"type":"ready"/)) as { url: string };
+    await second.waitForLine(/"path":"\/hook\/5".*"replayOf"/);
+
+    for (const a of answers) {
+      expect(a.status).toBe(503);
+      expect(a.headers['x-hooktunnel-error']).toBe('agent_offline');
+      expect(a.headers['retry-after']).toBe('30');
+    }
+    expect(ready.url).toBe(url);
+    const missed = jsonLines(second).filter((e) => e.type === 'missed');
+    expect(missed.map((e) => e.path)).toEqual(['/hook/1', '/hook/2', '/hook/3', '/hook/4', '/hook/5']);
+    expect(new Set(missed.map((e) => e.id)).size).toBe(5);
+    expect(seen).toEqual(['/hook/1', '/hook/2', '/hook/3', '/hook/4', '/hook/5']);
+
+    // A third run gets nothing again: the relay forgot what the agent acknowledged.
+    second.child.kill('SIGINT');
+    await second.exited();
+    const third = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    await third.waitForLine(/"type":"ready"/);
+    await send(base, `${prefix}/live`);
+    await third.waitForLine(/"path":"\/live"/);
+    expect(jsonLines(third).filter((e) => e.type === 'missed')).toEqual([]);
+  });
+
+  it('delivers a request normally when the agent returns within the wait', async () => {
+    const target = await startTarget((req, res) => res.end(`got ${req.url}`));
+    const relay = await startRelay({ offline: { waitMs: 10_000 } });
+    const agent = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'comes-back' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const secret = agent.secret;
+    await agent.close();
+
+    const pending = send(base, `${prefix}/late`, { method: 'POST', body: 'x' });
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'comes-back', secret });
+    onTestFinished(() => again.close());
+    const res = await pending;
+
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe('got /late');
+  });
+
+  it('drops the oldest kept request when the queue is full, and says so', async () => {
+    const relay = await startRelay({ offline: { waitMs: 0, maxCount: 2 } });
+    const target = await startTarget((_req, res) => res.end());
+    const agent = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'small-queue' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const secret = agent.secret;
+    await agent.close();
+    for (const i of [1, 2, 3]) await send(base, `${prefix}/q${i}`);
+
+    const again = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'small-queue', secret });
+    onTestFinished(() => again.close());
+    const missed: string[] = [];
+    const dropped = await new Promise<number>((resolve) => {
+      again.events.on('missed', (e) => missed.push(e.path));
+      again.events.on('dropped', (e) => resolve(e.count));
+    });
+    await new Promise((r) => setTimeout(r, 100));
+
+    expect(dropped).toBe(1);
+    expect(missed).toEqual(['/q2', '/q3']);
+    expect(relay.stats().dropped).toBe(1);
+  });
+
+  it('answers every one of 200 requests in flight while the relay restarts; none hangs', { timeout: 60_000 }, async () => {
+    const target = await startTarget((_req, res) => setTimeout(() => res.end('done'), 300));
+    const first = await relayProcess();
+    const agent = runCli([String(target.port), '--json', '--relay', first.url]);
+    const { url } = JSON.parse(await agent.waitForLine(/"type":"ready"/)) as { url: string };
+    const { base, prefix } = splitPublicUrl(url);
+
+    const outcomes = Array.from({ length: 200 }, (_, i) =>
+      Promise.race([
+        send(base, `${prefix}/r${i}`, { method: 'POST', body: String(i) }).then(
+          (r) => `status ${r.status}`,
+          (e: NodeJS.ErrnoException) => `error ${e.code}`,
+        ),
+        new Promise<string>((r) => setTimeout(() => r('hung'), 30_000)),
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    first.cli.child.kill('SIGTERM');
+    await first.cli.exited();
+    const second = await relayProcess(first.port);
+    await agent.waitForLine(/"state":"online"/, 30_000);
+    const results = await Promise.all(outcomes);
+
+    expect(results.filter((r) => r === 'hung')).toEqual([]);
+    for (const r of results) expect(r).toMatch(/^(status (200|502|503)|error (ECONNREFUSED|ECONNRESET|EPIPE))$/);
+    // The requests that were in flight when the relay stopped were allowed to finish.
+    expect(results.filter((r) => r === 'status 200').length).toBeGreaterThan(0);
+    expect((await send(second.url, `${prefix}/after`)).body.toString()).toBe('done');
+  });
+});
