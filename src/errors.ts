@@ -33,6 +33,20 @@ export const ErrorCode = {
   RelayUnreachable: 'relay_unreachable',
   /** The peer broke the wire protocol (bad frame, unknown stream, window overrun). */
   ProtocolError: 'protocol_error',
+  /** Missing or wrong credentials: an agent's token, or a sender's basic auth on a protected tunnel. */
+  Unauthorized: 'unauthorized',
+  /** The sender's address is not in the tunnel's allow list, or an agent dialled from a refused address. */
+  Forbidden: 'forbidden',
+  /** Too many requests or tunnels for one token. */
+  RateLimited: 'rate_limited',
+  /** The request body is larger than the relay allows. */
+  BodyTooLarge: 'body_too_large',
+  /** The request head has more header lines than the relay forwards. */
+  HeadersTooLarge: 'headers_too_large',
+  /** The sender was too slow sending its request. */
+  RequestTimeout: 'request_timeout',
+  /** The tunnel has too many requests in flight. */
+  TunnelBusy: 'tunnel_busy',
   /** Bad input from the command line or the library caller. */
   InvalidArgument: 'invalid_argument',
 } as const;
@@ -70,6 +84,13 @@ const STATUS_FOR_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.BadRequest]: 400,
   [ErrorCode.UpgradeNotSupported]: 501,
   [ErrorCode.ProtocolUnsupported]: 426,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.BodyTooLarge]: 413,
+  [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.RequestTimeout]: 408,
+  [ErrorCode.TunnelBusy]: 503,
 };
 
 /** The HTTP status the relay answers with for an error code (502 for codes without their own). */

@@ -5,6 +5,7 @@ import {
   FLAG_FIN,
   FrameType,
   HEARTBEAT_INTERVAL_MS,
+  basicAuthDigest,
   decodeFrame,
   decodeMissedHead,
   decodeRequestHead,
@@ -24,7 +25,7 @@ export { connectUrl } from './link.js';
 export const newExchangeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
 
 /** Refusals that a retry cannot fix: the agent stops instead of reconnecting. */
-const FINAL_CODES: ReadonlySet<string> = new Set([ErrorCode.TunnelTaken, ErrorCode.InvalidTunnelId, ErrorCode.ProtocolUnsupported, 'unauthorized']);
+const FINAL_CODES: ReadonlySet<string> = new Set([ErrorCode.TunnelTaken, ErrorCode.InvalidTunnelId, ErrorCode.ProtocolUnsupported, ErrorCode.Unauthorized, ErrorCode.Forbidden, ErrorCode.RateLimited]);
 
 /** Reconnect backoff: 0.5 s doubling to a 30 s cap, each delay jittered to 50-100 % so agents do not stampede. */
 export function backoffMs(attempt: number, random = Math.random): number {
@@ -49,6 +50,14 @@ export interface AgentOptions {
   readonly heartbeatMs?: number;
   /** Also forward requests that arrived while the agent was away to the target, in arrival order. */
   readonly forwardMissed?: boolean;
+  /** Token for a relay that requires one. */
+  readonly token?: string;
+  /** `user:pass`: senders must present this basic auth, checked by the relay. Only a digest leaves this machine. */
+  readonly auth?: string;
+  /** CIDR ranges senders must come from, checked by the relay. */
+  readonly allowIps?: readonly string[];
+  /** Extra CA certificates (PEM) to trust for a `wss://` / `https://` relay. */
+  readonly ca?: string | Buffer;
 }
 
 /** A connected agent. */
@@ -130,18 +139,20 @@ class Agent implements ExchangeHost {
 
   /** One connection attempt: on success the tunnel is ready and `ready` has been emitted. */
   async connect(): Promise<void> {
-    const hello = this.welcome
-      ? { tunnel: this.welcome.tunnel, secret: this.welcome.secret }
-      : { tunnel: this.options.subdomain, secret: this.options.secret };
+    const { options } = this;
+    const hello = {
+      ...(this.welcome ? { tunnel: this.welcome.tunnel, secret: this.welcome.secret } : { tunnel: options.subdomain, secret: options.secret }),
+      auth: options.auth ? basicAuthDigest(options.auth) : undefined,
+      allow: options.allowIps?.length ? options.allowIps : undefined,
+    };
     const { link, welcome } = await Link.dial(
-      this.options.relay,
+      { relay: options.relay, token: options.token, ca: options.ca, heartbeatMs: options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS },
       hello,
       {
         onFrame: (data) => this.onFrame(data),
         onControl: (msg) => this.onControl(msg),
         onLost: (reason, goingAway) => this.onLost(reason, goingAway),
       },
-      this.options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
     );
     if (this.closing) return void link.close(1000, 'agent closing');
     this.link = link;

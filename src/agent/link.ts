@@ -32,6 +32,20 @@ export interface LinkHandlers {
 export interface Hello {
   readonly tunnel?: string;
   readonly secret?: string;
+  /** SHA-256 hex of `user:pass` that senders must present. */
+  readonly auth?: string;
+  /** CIDR ranges senders must come from. */
+  readonly allow?: readonly string[];
+}
+
+/** How to reach the relay. */
+export interface DialOptions {
+  readonly relay: string;
+  /** Sent as `Authorization: Bearer <token>` on the upgrade; never logged. */
+  readonly token?: string;
+  /** Extra CA certificates (PEM) to trust for a `wss://` relay with a private CA. */
+  readonly ca?: string | Buffer;
+  readonly heartbeatMs: number;
 }
 
 /** Turns `http://relay:8080` into the WebSocket URL of its connect endpoint. */
@@ -70,9 +84,11 @@ export class Link {
   }
 
   /** Dials `relay`, says hello and resolves once the relay is ready; rejects with a HooktunnelError saying why not. */
-  static dial(relay: string, hello: Hello, handlers: LinkHandlers, heartbeatMs = HEARTBEAT_INTERVAL_MS): Promise<{ link: Link; welcome: Welcome }> {
+  static dial(options: DialOptions, hello: Hello, handlers: LinkHandlers): Promise<{ link: Link; welcome: Welcome }> {
+    const { relay, heartbeatMs = HEARTBEAT_INTERVAL_MS } = options;
     const ws = new WebSocket(connectUrl(relay), {
-      headers: { [VERSION_HEADER]: String(PROTOCOL_VERSION) },
+      headers: { [VERSION_HEADER]: String(PROTOCOL_VERSION), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+      ...(options.ca ? { ca: options.ca } : {}),
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -103,7 +119,7 @@ export class Link {
         fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay ${relay} closed the connection during the handshake`));
         link.onClose();
       });
-      ws.on('open', () => ws.send(encodeControl({ type: 'hello', tunnel: hello.tunnel, secret: hello.secret })));
+      ws.on('open', () => ws.send(encodeControl({ type: 'hello', ...hello })));
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (settled) return link.onMessage(data, isBinary);
         try {
@@ -203,6 +219,7 @@ function describe(err: Error): string {
   const code = (err as { code?: string }).code;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND') return 'host not found';
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `the relay's TLS certificate is not trusted (${code}); pass its CA with --ca`;
   return err.message || code || 'unknown error';
 }
 

@@ -168,7 +168,13 @@ const optionalString = (v: unknown): string | undefined => (typeof v === 'string
 /** Parses an agent -> relay control message. */
 export function decodeAgentControl(text: string): AgentControl {
   const v = parseControl(text);
-  if (v.type === 'hello') return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret) };
+  if (v.type === 'hello') {
+    const allow = Array.isArray(v.allow) && v.allow.every((c) => typeof c === 'string') ? (v.allow as string[]) : undefined;
+    if (v.allow !== undefined && allow === undefined) throw protocolError('hello allow must be a list of strings');
+    const auth = optionalString(v.auth);
+    if (auth !== undefined && !/^[0-9a-f]{64}$/.test(auth)) throw protocolError('hello auth must be a SHA-256 hex digest');
+    return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret), auth, allow };
+  }
   if (v.type === 'ping') return { type: 'ping' };
   if (v.type === 'missed_ack') {
     if (!Array.isArray(v.ids) || !v.ids.every((id) => typeof id === 'string')) throw protocolError('missed_ack needs a list of ids');

@@ -84,7 +84,15 @@ export interface Frame {
 /** Agent -> relay control messages (JSON text frames). */
 export type AgentControl =
   /** First message after the upgrade: which tunnel the agent wants and how to prove it owns it. */
-  | { readonly type: 'hello'; readonly tunnel?: string; readonly secret?: string }
+  | {
+      readonly type: 'hello';
+      readonly tunnel?: string;
+      readonly secret?: string;
+      /** SHA-256 (hex) of `user:pass`: the relay then requires that basic auth from senders. */
+      readonly auth?: string;
+      /** CIDR ranges senders must come from. */
+      readonly allow?: readonly string[];
+    }
   /** Heartbeat: asks the relay to confirm that this connection still owns the tunnel. */
   | { readonly type: 'ping' }
   /** The agent has recorded these missed requests; the relay may forget them. */

@@ -5,3 +5,4 @@ export * from './limits.js';
 export * from './version.js';
 export * from './flow.js';
 export * from './batch.js';
+export * from './auth.js';

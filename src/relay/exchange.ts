@@ -29,6 +29,16 @@ export interface StreamSink {
   violation(message: string): void;
 }
 
+/** The limits one exchange enforces. */
+export interface ExchangeLimits {
+  /** How long the agent has to start answering once the request is complete. */
+  readonly responseTimeoutMs: number;
+  /** Largest request body; beyond it the sender gets 413 and the stream is reset. */
+  readonly maxBodyBytes: number;
+  /** Longest pause in the sender's body; beyond it the sender gets 408. */
+  readonly bodyIdleTimeoutMs: number;
+}
+
 /**
  * One sender's request relayed over one stream: reads the sender's body under the stream's send window, writes
  * the agent's response back under the receive window, and turns every failure into a clear answer or an abort.
@@ -44,12 +54,14 @@ export class RelayExchange {
   /** Where the request body comes from: the sender's request, or a buffer read before the agent was back. */
   private source: Readable;
 
+  private received = 0;
+
   constructor(
     readonly stream: number,
     private readonly sink: StreamSink,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly responseTimeoutMs: number,
+    private readonly limits: ExchangeLimits,
   ) {
     this.out = new DataBatcher(stream, (frame) => sink.send(frame));
     this.source = req;
@@ -64,6 +76,9 @@ export class RelayExchange {
     res.on('close', () => this.onSenderClose());
     const source: Readable = buffered ? Readable.from([buffered]) : req;
     this.source = source;
+    if (!buffered) {
+      req.setTimeout(this.limits.bodyIdleTimeoutMs, () => this.refuse(ErrorCode.RequestTimeout, `no request body bytes for ${this.limits.bodyIdleTimeoutMs / 1000} s`));
+    }
     const length = buffered ? String(buffered.length) : req.headers['content-length'];
     const chunked = !buffered && req.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || length === '0')) {
@@ -74,7 +89,7 @@ export class RelayExchange {
     }
     if (!chunked && Number(length) <= INLINE_BODY_BYTES) {
       const parts: Buffer[] = [];
-      source.on('data', (c: Buffer) => parts.push(c));
+      source.on('data', (c: Buffer) => this.countBody(c) && parts.push(c));
       source.on('end', () => {
         this.requestComplete();
         if (!this.finished) this.sink.send(encodeHeadFrame(FrameType.Open, FLAG_FIN, this.stream, head, parts));
@@ -92,12 +107,31 @@ export class RelayExchange {
   /** The sender's body is complete: from now on the agent has `responseTimeoutMs` to start answering. */
   private requestComplete(): void {
     this.requestEnded = true;
+    this.req.setTimeout(0);
     if (this.finished || this.res.headersSent) return;
-    this.timer = setTimeout(() => this.fail(ErrorCode.UpstreamTimeout, 'the agent sent no response in time'), this.responseTimeoutMs);
+    this.timer = setTimeout(() => this.fail(ErrorCode.UpstreamTimeout, 'the agent sent no response in time'), this.limits.responseTimeoutMs);
+  }
+
+  /** Counts request body bytes; false (and a 413) once they pass the limit. */
+  private countBody(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    if (this.received <= this.limits.maxBodyBytes) return true;
+    this.refuse(ErrorCode.BodyTooLarge, `request body is over the relay's limit of ${this.limits.maxBodyBytes} bytes`);
+    return false;
+  }
+
+  /** Fails the exchange because of the sender (too large, too slow) and closes the sender's connection. */
+  private refuse(code: string, message: string): void {
+    if (this.finished) return;
+    if (this.res.headersSent) return this.fail(code, message);
+    sendError(this.res, code, message, { Connection: 'close' });
+    this.res.once('finish', () => this.req.socket.destroy());
+    this.sink.send(encodeReset(this.stream, { code, message }));
+    this.finish();
   }
 
   private sendBody(chunk: Buffer): void {
-    if (this.finished) return;
+    if (this.finished || !this.countBody(chunk)) return;
     this.out.push(chunk);
     this.sendWindow.spend(chunk.length);
     if (this.sendWindow.blocked) this.source.pause();
@@ -197,6 +231,7 @@ export class RelayExchange {
 
   private finish(): void {
     this.finished = true;
+    this.req.setTimeout(0);
     this.out.discard();
     clearTimeout(this.timer);
     if (!this.requestEnded) this.source.resume();

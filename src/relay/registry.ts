@@ -28,8 +28,10 @@ function digest(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-interface Entry<S> {
+interface Entry<S, M> {
   secretDigest: Buffer;
+  /** What the owner asked for the tunnel (access rules); kept while reserved. */
+  meta: M;
   session: S | undefined;
   /** When a disconnected tunnel's reservation ends (ms since epoch). */
   reservedUntil: number;
@@ -39,8 +41,8 @@ interface Entry<S> {
  * Which tunnel ids exist and who owns them. An id is owned by whoever knows its secret: the owner may take it back
  * (reconnect, or a new connection replacing a half-dead one); anyone else is refused while it is held or reserved.
  */
-export class TunnelRegistry<S> {
-  private readonly entries = new Map<string, Entry<S>>();
+export class TunnelRegistry<S, M> {
+  private readonly entries = new Map<string, Entry<S, M>>();
   private readonly waiters = new Map<string, Set<(session: S) => void>>();
 
   constructor(private readonly reservationMs: number) {}
@@ -49,12 +51,12 @@ export class TunnelRegistry<S> {
    * Registers `session` under `requested` (or a fresh random id). Returns the id, the secret that proves
    * ownership from now on, and the session it replaced, if any.
    */
-  claim(session: S, requested: string | undefined, secret: string | undefined): { id: string; secret: string; replaced?: S } {
+  claim(session: S, requested: string | undefined, secret: string | undefined, meta: M): { id: string; secret: string; replaced?: S } {
     const key = secret ?? randomSecret();
     if (requested === undefined) {
       let id = randomId();
       while (this.entries.has(id)) id = randomId();
-      this.entries.set(id, { secretDigest: digest(key), session, reservedUntil: 0 });
+      this.entries.set(id, { secretDigest: digest(key), meta, session, reservedUntil: 0 });
       return { id, secret: key };
     }
     validateTunnelId(requested);
@@ -65,13 +67,18 @@ export class TunnelRegistry<S> {
       }
     }
     const replaced = existing?.session;
-    this.entries.set(requested, { secretDigest: digest(key), session, reservedUntil: 0 });
+    this.entries.set(requested, { secretDigest: digest(key), meta, session, reservedUntil: 0 });
     const waiting = this.waiters.get(requested);
     if (waiting) {
       this.waiters.delete(requested);
       for (const w of waiting) w(session);
     }
     return { id: requested, secret: key, replaced };
+  }
+
+  /** The access rules of tunnel `id` (connected or reserved). */
+  meta(id: string): M | undefined {
+    return this.entries.get(id)?.meta;
   }
 
   /** The connected session for `id`, if any. */

@@ -13,14 +13,15 @@ function errorBody(code: string, message: string): string {
  * Answers with a relay error: status from the code, a small JSON body `{error: {code, message}}` and the
  * `X-Hooktunnel-Error` header. Does nothing when the response has already started.
  */
-export function sendError(res: ServerResponse, code: string, message: string, status = statusForCode(code)): void {
+export function sendError(res: ServerResponse, code: string, message: string, extra: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const body = errorBody(code, message);
-  res.writeHead(status, {
+  res.writeHead(statusForCode(code), {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     [ERROR_HEADER]: code,
+    ...extra,
   });
   res.end(body);
 }

@@ -1,24 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCode, isHooktunnelError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import {
-  CONNECT_PATH,
   HEARTBEAT_INTERVAL_MS,
-  MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
-  VERSION_HEADER,
   stripHopByHop,
   type AgentControl,
   type RequestHead,
 } from '../protocol/index.js';
-import { advertisedUrl, awaitHello, refuse } from './handshake.js';
+import { Admission } from './admission.js';
+import { TokenSet } from './auth.js';
+import { gate, type TunnelAccess } from './gate.js';
+import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
 import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
 import { TunnelRegistry } from './registry.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
-import { AgentSession, CLOSE_REPLACED, type SessionHooks } from './session.js';
+import type { AgentSession, SessionHooks } from './session.js';
 
 /** Options of createRelay. Every field has a default. */
 export interface RelayOptions {
@@ -40,6 +40,16 @@ export interface RelayOptions {
   readonly shutdownGraceMs?: number;
   /** Requests for a tunnel whose agent is away: how long to wait, how many to keep and for how long. */
   readonly offline?: Partial<OfflineLimits>;
+  /** Tokens agents must present; with none (and no tokensFile), only agents on this machine are accepted. */
+  readonly tokens?: readonly string[];
+  /** A file of tokens, one per line; reread by `reloadTokens()` (the CLI calls it on SIGHUP). */
+  readonly tokensFile?: string;
+  /** Accept agents from anywhere without a token. Anyone can then open tunnels on this relay. */
+  readonly open?: boolean;
+  /** Size, rate and time limits (README "Limits"). */
+  readonly limits?: Partial<RelayLimits>;
+  /** Serve HTTPS and WSS with this certificate and key (PEM). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** Counters the relay exposes at `/_hooktunnel/metrics`. */
@@ -61,6 +71,8 @@ export interface RelayHandle {
   readonly port: number;
   readonly host: string;
   stats(): RelayStats;
+  /** Rereads the tokens file; resolves with the number of tokens now in force. */
+  reloadTokens(): number;
   /** Stops accepting, tells agents it is going away, lets in-flight requests finish (bounded), then closes. */
   close(): Promise<void>;
 }
@@ -78,25 +90,46 @@ type ResolvedOptions = typeof DEFAULTS & RelayOptions;
 
 class Relay {
   private readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-  private readonly registry: TunnelRegistry<AgentSession>;
+  private readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly offlineLimits: OfflineLimits;
   private readonly queues: OfflineQueues;
-  private readonly hooks: SessionHooks;
+  private readonly limits: RelayLimits;
+  private readonly usage: TokenUsage;
+  private readonly tokens: TokenSet;
+  private readonly admission: Admission;
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.queues = new OfflineQueues(this.offlineLimits);
-    this.hooks = {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.usage = new TokenUsage(this.limits);
+    this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
+    const hooks: SessionHooks = {
       counters: this.counters,
       responseTimeoutMs: options.responseTimeoutMs,
-      onClose: (session) => this.registry.release(session.tunnel, session),
+      limits: this.limits,
+      onClose: (session) => {
+        this.registry.release(session.tunnel, session);
+        if (session.owner) this.usage.count(session.owner, -1);
+      },
       onControl: (session, msg) => this.onControl(session, msg),
     };
-    this.server = createServer({ keepAlive: true });
+    this.admission = new Admission({
+      registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true,
+      hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
+    });
+    const serverOptions = {
+      keepAlive: true,
+      maxHeaderSize: this.limits.maxHeaderBytes,
+      headersTimeout: this.limits.headersTimeoutMs,
+      // Whole-request time is not limited (a 1 GiB upload takes a while); a stalled body is (bodyIdleTimeoutMs).
+      requestTimeout: 0,
+    };
+    this.server = options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
+    this.server.maxHeadersCount = this.limits.maxHeaderCount;
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('connect', (_req, socket: Duplex) =>
@@ -122,10 +155,11 @@ class Relay {
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
     const hostPart = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
     return {
-      url: `http://${hostPart}:${port}`,
+      url: `${options.tls ? 'https' : 'http'}://${hostPart}:${port}`,
       port,
       host: options.host,
       stats: () => this.stats(),
+      reloadTokens: () => this.tokens.reload(),
       close: () => this.close(),
     };
   }
@@ -156,14 +190,26 @@ class Relay {
         return void res.end('hooktunnel relay: tunnels are served under /t/<id>\n');
       case 'none':
         return sendError(res, ErrorCode.TunnelNotFound, 'no tunnel here: tunnel URLs look like /t/<id>/…');
-      case 'tunnel': {
-        const session = this.registry.get(r.tunnel);
-        this.counters.requests++;
-        if (session) return session.relay(req, res, this.requestHead(req, r.path));
-        if (this.registry.isReserved(r.tunnel)) return void this.whileAway(req, res, r.tunnel, this.requestHead(req, r.path));
-        return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${r.tunnel}" is not connected`);
-      }
+      case 'tunnel':
+        return this.toTunnel(req, res, r.tunnel, r.path);
     }
+  }
+
+  /** A request for a tunnel: gatekeeping, then the agent, or the offline path while it is away. */
+  private toTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string): void {
+    const access = this.registry.meta(tunnel);
+    const session = this.registry.get(tunnel);
+    if (!access || (!session && !this.registry.isReserved(tunnel))) {
+      return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
+    }
+    this.counters.requests++;
+    const refusal = gate(req, tunnel, access, this.limits, this.usage);
+    if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
+    if (!session) return void this.whileAway(req, res, tunnel, this.requestHead(req, path));
+    if (session.inFlight >= this.limits.maxInFlight) {
+      return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests in flight`, { 'Retry-After': '1' });
+    }
+    session.relay(req, res, this.requestHead(req, path));
   }
 
   /**
@@ -209,7 +255,7 @@ class Relay {
       }
       kept.push(headers[i]!, headers[i + 1]!);
     }
-    const proto = this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
+    const proto = this.options.tls || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
     kept.push('X-Forwarded-Host', host, 'X-Forwarded-Proto', proto, 'X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
     return { method: req.method ?? 'GET', path, headers: kept, remote, host };
   }
@@ -233,39 +279,8 @@ class Relay {
     if (r.kind === 'tunnel') {
       return sendSocketError(socket, 501, 'Not Implemented', ErrorCode.UpgradeNotSupported, 'WebSocket and other upgrades are not relayed through tunnels yet');
     }
-    if (r.kind !== 'relay' || r.path.split('?')[0] !== CONNECT_PATH) {
-      return sendSocketError(socket, 404, 'Not Found', ErrorCode.TunnelNotFound, 'no WebSocket endpoint here');
-    }
-    const version = req.headers[VERSION_HEADER];
-    if (version !== String(PROTOCOL_VERSION)) {
-      const message = `this relay speaks hooktunnel protocol ${PROTOCOL_VERSION}, the agent speaks ${version ?? 'none'}: upgrade the older side`;
-      return sendSocketError(socket, 426, 'Upgrade Required', ErrorCode.ProtocolUnsupported, message);
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onAgent(ws, req));
-  }
-
-  private async onAgent(ws: WebSocket, req: IncomingMessage): Promise<void> {
-    ws.on('error', () => ws.terminate());
-    let hello;
-    try {
-      hello = await awaitHello(ws);
-    } catch {
-      return;
-    }
-    const session = new AgentSession(ws, this.hooks);
-    let claimed;
-    try {
-      claimed = this.registry.claim(session, hello.tunnel, hello.secret);
-    } catch (err) {
-      if (!isHooktunnelError(err)) throw err;
-      return refuse(ws, err.code, err.message);
-    }
-    session.tunnel = claimed.id;
-    claimed.replaced?.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
-    const url = advertisedUrl(req, claimed.id, { publicUrl: this.options.publicUrl, domain: this.options.domain, tls: false });
-    session.control({ type: 'ready', tunnel: claimed.id, url, secret: claimed.secret });
-    const missed = this.queues.pending(claimed.id);
-    session.deliverMissed(missed.items, missed.dropped);
+    if (r.kind !== 'relay') return sendSocketError(socket, 404, 'Not Found', ErrorCode.TunnelNotFound, 'no WebSocket endpoint here');
+    this.admission.upgrade(req, socket, head, r.path);
   }
 
   private async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from '../protocol/index.js';
 import { batchedSender } from '../transport.js';
 import { RelayExchange, type StreamSink } from './exchange.js';
+import type { RelayLimits } from './limits.js';
 import type { KeptRequest } from './offline.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
@@ -30,6 +31,7 @@ export interface SessionCounters {
 export interface SessionHooks {
   readonly counters: SessionCounters;
   readonly responseTimeoutMs: number;
+  readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs'>;
   /** The connection is gone (every exchange has been answered or aborted). */
   onClose(session: AgentSession): void;
   /** A control message from the agent after the handshake (ping, missed_ack). */
@@ -43,6 +45,8 @@ export interface SessionHooks {
 export class AgentSession implements StreamSink {
   /** The tunnel id, set once the registry has accepted the hello. */
   tunnel = '';
+  /** The token (digest) or address this tunnel counts against, set with the tunnel id. */
+  owner = '';
   private readonly exchanges = new Map<number, RelayExchange>();
   private nextStream = 1;
   private alive = true;
@@ -68,7 +72,7 @@ export class AgentSession implements StreamSink {
   /** Relays one sender request over a new stream; `buffered` is its body when already read. */
   relay(req: IncomingMessage, res: ServerResponse, head: RequestHead, buffered?: Buffer): void {
     const stream = this.nextStream++;
-    const exchange = new RelayExchange(stream, this, req, res, this.hooks.responseTimeoutMs);
+    const exchange = new RelayExchange(stream, this, req, res, { responseTimeoutMs: this.hooks.responseTimeoutMs, ...this.hooks.limits });
     this.exchanges.set(stream, exchange);
     exchange.start(head, buffered);
   }

@@ -62,7 +62,8 @@ describe('memory', () => {
       for await (const c of req) received += (c as Buffer).length;
       res.end(String(received));
     });
-    const relay = runCli(['relay', '--host', '127.0.0.1', '--port', '0']);
+    // The relay's default body limit is 100 MiB; this test is about streaming, so it lifts the limit.
+    const relay = runCli(['relay', '--host', '127.0.0.1', '--port', '0', '--max-body', String(2 * GIB)]);
     const port = /:(\d+)$/.exec(await relay.waitForLine(/listening/))![1];
     const agent = runCli([String(target.port), '--json', '--relay', `http://127.0.0.1:${port}`]);
     const url = new URL((JSON.parse(await agent.waitForLine(/"ready"/)) as { url: string }).url);

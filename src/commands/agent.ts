@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import chalk from 'chalk';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
+import { IdentityFile } from '../agent/identity.js';
+import { parseTarget, type Target } from '../agent/target.js';
+import { ErrorCode, isHooktunnelError } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
+import { createRelay, type RelayHandle } from '../relay/server.js';
+import { batchedLines } from '../ui/printers.js';
+import { attachReporter } from '../ui/reporter.js';
+import { EXIT_FAILURE, EXIT_USAGE, collect, fail, intOption, onSignals } from './shared.js';
+
+/** Port the embedded relay tries first, so the local URL stays the same between runs; any free port otherwise. */
+const EMBEDDED_RELAY_PORT = 7071;
+
+interface AgentCliOptions {
+  relay?: string;
+  subdomain?: string;
+  json?: boolean;
+  hostHeader: 'rewrite' | 'preserve';
+  timeout: number;
+  dataDir?: string;
+  forwardMissed?: boolean;
+  token?: string;
+  auth?: string;
+  allowIp?: string[];
+  ca?: string;
+}
+
+function targetArgument(value: string): Target {
+  try {
+    return parseTarget(value);
+  } catch (err) {
+    throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
+  }
+}
+
+function authArgument(value: string): string {
+  if (!/^[^:]+:.+$/.test(value)) throw new InvalidArgumentError('--auth must be user:password.');
+  return value;
+}
+
+/** Connects, preferring the tunnel id this machine held last time on this relay (same URL as before). */
+async function connectRemembering(options: AgentOptions, identities: IdentityFile, key: string, named: boolean): Promise<AgentHandle> {
+  const remembered = identities.load(key);
+  try {
+    return await connectAgent({ ...options, subdomain: options.subdomain ?? remembered?.tunnel, secret: remembered?.secret });
+  } catch (err) {
+    // The id used last time is held by someone else now: a new URL beats no URL.
+    if (!named && remembered && isHooktunnelError(err, ErrorCode.TunnelTaken)) return connectAgent(options);
+    throw err;
+  }
+}
+
+async function runAgent(target: Target | undefined, opts: AgentCliOptions): Promise<void> {
+  if (!target) fail('missing target: the port or URL of your local server, e.g. `hooktunnel 3000`', EXIT_USAGE);
+  let ca: Buffer | undefined;
+  try {
+    ca = opts.ca ? readFileSync(opts.ca) : undefined;
+  } catch (err) {
+    fail(`cannot read --ca ${opts.ca}: ${(err as Error).message}`, EXIT_USAGE);
+  }
+  let embedded: RelayHandle | undefined;
+  let relayUrl = opts.relay;
+  if (!relayUrl) {
+    embedded = await createRelay({ host: '127.0.0.1', port: EMBEDDED_RELAY_PORT }).catch(() => createRelay({ host: '127.0.0.1', port: 0 }));
+    relayUrl = embedded.url;
+  }
+  const identities = new IdentityFile(resolveDataDir(opts.dataDir));
+  const key = IdentityFile.key(relayUrl, target.display, opts.subdomain);
+  const options: AgentOptions = {
+    relay: relayUrl, target, subdomain: opts.subdomain, hostHeader: opts.hostHeader, timeoutMs: opts.timeout * 1000,
+    forwardMissed: opts.forwardMissed, token: opts.token, auth: opts.auth, allowIps: opts.allowIp, ca,
+  };
+  let agent: AgentHandle;
+  try {
+    agent = await connectRemembering(options, identities, key, opts.subdomain !== undefined);
+  } catch (err) {
+    await embedded?.close();
+    fail(isHooktunnelError(err) ? err.message : String(err));
+  }
+  try {
+    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret });
+  } catch (err) {
+    process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
+  }
+  const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
+  attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
+  agent.events.on('disconnected', (d) => {
+    if (!d.willRetry) void agent.close().then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
+  });
+  onSignals(async () => {
+    await agent.close();
+    await embedded?.close();
+  });
+}
+
+/** The default command, `hooktunnel <target>`: its argument and options, on `program`. */
+export function defineAgentCommand(program: Command): Command {
+  return program
+    .argument('[target]', 'your local server: a port (3000), host:port, or a URL (http://localhost:3000/base)', targetArgument)
+    .addOption(new Option('--relay <url>', 'relay to connect to (default: an embedded relay on 127.0.0.1)').env('HOOKTUNNEL_RELAY'))
+    .addOption(new Option('--token <token>', 'token for a relay that requires one').env('HOOKTUNNEL_TOKEN'))
+    .option('--subdomain <name>', 'ask for this tunnel id instead of a random one')
+    .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')
+    .addOption(new Option('--host-header <mode>', 'Host header the target sees').choices(['rewrite', 'preserve']).default('rewrite'))
+    .addOption(new Option('--timeout <seconds>', 'how long the target may take to answer before 504').argParser(intOption('--timeout', 1, 3600)).default(30))
+    .addOption(new Option('--auth <user:password>', 'require this basic auth from senders (checked at the relay)').argParser(authArgument))
+    .addOption(new Option('--allow-ip <cidr>', 'accept senders from this address range only (repeatable)').argParser(collect))
+    .option('--ca <file>', 'trust this CA certificate (PEM) for an https:// relay with a private CA')
+    .option('--data-dir <dir>', 'where captures and tunnel ids are kept (default: HOOKTUNNEL_HOME, else the platform data directory)')
+    .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
+    .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
+}

@@ -1,0 +1,90 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
+import { CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
+import { bearer, isLoopback, parseAllowList, type TokenSet } from './auth.js';
+import type { TunnelAccess } from './gate.js';
+import { advertisedUrl, awaitHello, refuse } from './handshake.js';
+import type { TokenUsage } from './limits.js';
+import type { OfflineQueues } from './offline.js';
+import type { TunnelRegistry } from './registry.js';
+import { sendSocketError } from './respond.js';
+import { AgentSession, CLOSE_REPLACED, type SessionHooks } from './session.js';
+
+/** What admission needs from the relay. */
+export interface AdmissionContext {
+  readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
+  readonly queues: OfflineQueues;
+  readonly usage: TokenUsage;
+  readonly tokens: TokenSet;
+  /** Accept agents from any address without a token (`--open`). */
+  readonly open: boolean;
+  readonly hooks: SessionHooks;
+  readonly publicUrl?: string;
+  readonly domain?: string;
+  readonly tls: boolean;
+}
+
+/**
+ * Lets agents in: checks the protocol version and the token (or, on a relay without tokens, that the agent is on
+ * this machine) before the WebSocket upgrade, then the hello, then registers the tunnel and sends `ready` and any
+ * requests kept while it was away. Every refusal is a clear message the agent prints.
+ */
+export class Admission {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+
+  constructor(private readonly ctx: AdmissionContext) {}
+
+  /** Handles an upgrade request for the connect path. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
+    if (path.split('?')[0] !== CONNECT_PATH) return sendSocketError(socket, 404, 'Not Found', ErrorCode.TunnelNotFound, 'no WebSocket endpoint here');
+    const version = req.headers[VERSION_HEADER];
+    if (version !== String(PROTOCOL_VERSION)) {
+      const message = `this relay speaks hooktunnel protocol ${PROTOCOL_VERSION}, the agent speaks ${version ?? 'none'}: upgrade the older side`;
+      return sendSocketError(socket, 426, 'Upgrade Required', ErrorCode.ProtocolUnsupported, message);
+    }
+    let owner: string;
+    if (this.ctx.tokens.enabled) {
+      const key = this.ctx.tokens.match(bearer(req.headers.authorization));
+      if (!key) return sendSocketError(socket, 401, 'Unauthorized', ErrorCode.Unauthorized, 'this relay needs a valid token (--token or HOOKTUNNEL_TOKEN)');
+      owner = `token:${key}`;
+    } else {
+      if (!this.ctx.open && !isLoopback(req.socket.remoteAddress)) {
+        return sendSocketError(socket, 403, 'Forbidden', ErrorCode.Forbidden, 'this relay has no tokens and accepts agents from its own machine only (start it with --token, or --open)');
+      }
+      owner = `addr:${req.socket.remoteAddress ?? ''}`;
+    }
+    if (!this.ctx.usage.canOpen(owner)) return sendSocketError(socket, 429, 'Too Many Requests', ErrorCode.RateLimited, 'too many tunnels open for this token');
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, req, owner));
+  }
+
+  private async admit(ws: WebSocket, req: IncomingMessage, owner: string): Promise<void> {
+    ws.on('error', () => ws.terminate());
+    let hello;
+    try {
+      hello = await awaitHello(ws);
+    } catch {
+      return;
+    }
+    const { registry, usage, queues } = this.ctx;
+    const session = new AgentSession(ws, this.ctx.hooks);
+    let claimed;
+    try {
+      const access: TunnelAccess = { owner, authDigest: hello.auth, allow: hello.allow?.length ? parseAllowList(hello.allow) : undefined };
+      if (!usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
+      claimed = registry.claim(session, hello.tunnel, hello.secret, access);
+    } catch (err) {
+      if (!isHooktunnelError(err)) throw err;
+      return refuse(ws, err.code, err.message);
+    }
+    session.tunnel = claimed.id;
+    session.owner = owner;
+    usage.count(owner, 1);
+    claimed.replaced?.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
+    const url = advertisedUrl(req, claimed.id, { publicUrl: this.ctx.publicUrl, domain: this.ctx.domain, tls: this.ctx.tls });
+    session.control({ type: 'ready', tunnel: claimed.id, url, secret: claimed.secret });
+    const missed = queues.pending(claimed.id);
+    session.deliverMissed(missed.items, missed.dropped);
+  }
+}
