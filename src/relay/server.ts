@@ -87,6 +87,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<RelayHand
 
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
 
+const ignore = (): void => {};
+
 
 class Relay {
   private readonly server: Server;
@@ -127,6 +129,8 @@ class Relay {
       headersTimeout: this.limits.headersTimeoutMs,
       // Whole-request time is not limited (a 1 GiB upload takes a while); a stalled body is (bodyIdleTimeoutMs).
       requestTimeout: 0,
+      // Node checks the head timeout on this interval (30 s by default), which would let a slow head run 3x over.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, this.limits.headersTimeoutMs / 4)),
     };
     this.server = options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
     this.server.maxHeadersCount = this.limits.maxHeaderCount;
@@ -179,6 +183,10 @@ class Relay {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A sender that disconnects mid-body makes the request emit 'aborted' errors; the exchange learns of it from
+    // the response's 'close', so the error itself needs no handling, only a listener (or the process would crash).
+    req.on('error', ignore);
+    res.on('error', ignore);
     const r = this.routeOf(req);
     switch (r.kind) {
       case 'bad':

@@ -22,6 +22,14 @@ export const CLOSE_PROTOCOL_ERROR = 4002;
 /** WebSocket close code when a newer connection of the same owner took the tunnel over. */
 export const CLOSE_REPLACED = 4003;
 
+/** Control messages (pings, acks) an agent may send per heartbeat interval; an agent pings once per interval. */
+const CONTROL_BUDGET = 1000;
+/**
+ * Frames for already finished streams an agent may send per heartbeat interval. A few are normal (a window update
+ * racing a reset); thousands are a flood.
+ */
+const LATE_FRAME_BUDGET = 1000;
+
 /** Counters a session reports into the relay's totals. */
 export interface SessionCounters {
   violations: number;
@@ -50,6 +58,8 @@ export class AgentSession implements StreamSink {
   private readonly exchanges = new Map<number, RelayExchange>();
   private nextStream = 1;
   private alive = true;
+  /** What the agent may still send before the next heartbeat without being treated as a flood. */
+  private budget = { control: CONTROL_BUDGET, late: LATE_FRAME_BUDGET };
   private closed = false;
   private readonly sendFrame: (frame: Buffer | string) => void;
 
@@ -61,7 +71,11 @@ export class AgentSession implements StreamSink {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.shutdown());
-    ws.on('error', () => this.shutdown());
+    // ws reports oversized and malformed WebSocket frames as errors and closes the connection itself.
+    ws.on('error', () => {
+      this.hooks.counters.violations++;
+      this.shutdown();
+    });
   }
 
   /** Number of exchanges in flight. */
@@ -107,6 +121,7 @@ export class AgentSession implements StreamSink {
   /** Heartbeat tick: terminates a connection that did not answer the previous ping. */
   heartbeat(): void {
     if (this.closed) return;
+    this.budget = { control: CONTROL_BUDGET, late: LATE_FRAME_BUDGET };
     if (!this.alive) {
       this.ws.terminate();
       return this.shutdown();
@@ -125,12 +140,16 @@ export class AgentSession implements StreamSink {
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true;
     try {
-      if (!isBinary) return this.hooks.onControl(this, decodeAgentControl(data.toString('utf8')));
+      if (!isBinary) {
+        if (--this.budget.control < 0) return this.violation('too many control messages');
+        return this.hooks.onControl(this, decodeAgentControl(data.toString('utf8')));
+      }
       const frame = decodeFrame(data);
       const exchange = this.exchanges.get(frame.stream);
       if (exchange) return exchange.onFrame(frame);
       // Frames for a stream that has just finished are normal races; a stream never opened is an attack or a bug.
-      if (frame.stream >= this.nextStream) this.violation(`frame for stream ${frame.stream}, which was never opened`);
+      if (frame.stream >= this.nextStream) return this.violation(`frame for stream ${frame.stream}, which was never opened`);
+      if (--this.budget.late < 0) this.violation('too many frames for finished streams');
     } catch (err) {
       if (isHooktunnelError(err)) return this.violation(err.message);
       throw err;
