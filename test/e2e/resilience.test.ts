@@ -28,12 +28,12 @@ function jsonLines(cli: CliProcess): Array<Record<string, unknown>> {
 }
 
 /** Resolves with the next `state` event of `agent` that matches `state`. */
-function nextState(agent: AgentHandle, state: StateEvent['state']): Promise<StateEvent> {
+function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S): Promise<Extract<StateEvent, { state: S }>> {
   return new Promise((resolve) => {
     const on = (e: StateEvent): void => {
       if (e.state !== state) return;
       agent.events.off('state', on);
-      resolve(e);
+      resolve(e as Extract<StateEvent, { state: S }>);
     };
     agent.events.on('state', on);
   });
