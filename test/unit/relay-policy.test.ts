@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backoffMs } from '../../src/agent/connect.js';
+import { basicAuthDigest } from '../../src/protocol/index.js';
+import { TokenSet, allowed, bearer, checkBasicAuth, isLoopback, parseAllowList } from '../../src/relay/auth.js';
+import { TokenUsage } from '../../src/relay/limits.js';
+import { OfflineQueues, keptRequest } from '../../src/relay/offline.js';
+
+describe('agent admission', () => {
+  it('counts only loopback addresses as this machine', () => {
+    for (const a of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a), a).toBe(true);
+    for (const a of ['10.0.0.1', '192.168.1.1', '::ffff:10.0.0.1', '2001:db8::1', '', undefined]) expect(isLoopback(a), String(a)).toBe(false);
+  });
+
+  it('matches tokens from the list and the file, and rereads the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-tokens-'));
+    try {
+      const file = join(dir, 'tokens');
+      writeFileSync(file, '# comment\n  file-token  \n\n');
+      const set = new TokenSet(['listed'], file);
+      expect(set.match('listed')).toBeDefined();
+      expect(set.match('file-token')).toBeDefined();
+      expect(set.match('listed')).not.toBe(set.match('file-token'));
+      expect(set.match('other')).toBeUndefined();
+      expect(set.match(undefined)).toBeUndefined();
+      writeFileSync(file, 'new-token\n');
+      expect(set.reload()).toBe(2);
+      expect(set.match('file-token')).toBeUndefined();
+      expect(set.match('new-token')).toBeDefined();
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('reads bearer tokens', () => {
+    expect(bearer('Bearer abc')).toBe('abc');
+    expect(bearer('bearer abc ')).toBe('abc');
+    expect(bearer('Basic abc')).toBeUndefined();
+    expect(bearer(undefined)).toBeUndefined();
+  });
+});
+
+describe('tunnel access', () => {
+  it('checks basic auth against the digest only', () => {
+    const digest = basicAuthDigest('alice:pa55');
+    const header = (s: string): string => `Basic ${Buffer.from(s).toString('base64')}`;
+    expect(checkBasicAuth(header('alice:pa55'), digest)).toBe(true);
+    expect(checkBasicAuth(header('alice:nope'), digest)).toBe(false);
+    expect(checkBasicAuth('Bearer x', digest)).toBe(false);
+    expect(checkBasicAuth(undefined, digest)).toBe(false);
+  });
+
+  it('matches IPv4, IPv6 and mapped addresses against CIDR ranges, and refuses junk', () => {
+    const list = parseAllowList(['203.0.113.0/24', '2001:db8::/32', '127.0.0.1']);
+    expect(allowed(list, '203.0.113.7')).toBe(true);
+    expect(allowed(list, '::ffff:203.0.113.7')).toBe(true);
+    expect(allowed(list, '2001:db8::5')).toBe(true);
+    expect(allowed(list, '127.0.0.1')).toBe(true);
+    expect(allowed(list, '203.0.114.1')).toBe(false);
+    expect(allowed(list, '::1')).toBe(false);
+    for (const bad of ['nope', '10.0.0.0/33', '::/129', '1.2.3.4/x']) expect(() => parseAllowList([bad]), bad).toThrow(/not an IP address or CIDR/);
+  });
+});
+
+describe('per-token limits', () => {
+  it('counts tunnels and requests per minute, with the seconds to wait', () => {
+    const usage = new TokenUsage({ tunnelsPerToken: 1, requestsPerMinute: 2 });
+    expect(usage.canOpen('a')).toBe(true);
+    usage.count('a', 1);
+    expect(usage.canOpen('a')).toBe(false);
+    expect(usage.canOpen('b')).toBe(true);
+    usage.count('a', -1);
+    expect(usage.canOpen('a')).toBe(true);
+
+    expect(usage.request('a', 0)).toBe(0);
+    expect(usage.request('a', 1000)).toBe(0);
+    expect(usage.request('a', 30_000)).toBe(30);
+    expect(usage.request('a', 60_000)).toBe(0);
+  });
+});
+
+describe('offline queue', () => {
+  const head = { method: 'POST', path: '/x', headers: [], remote: '', host: '' };
+
+  it('keeps per tunnel, drops the oldest beyond count or bytes, and reports the drops once', () => {
+    const q = new OfflineQueues({ waitMs: 0, maxCount: 2, maxBytes: 10, ttlMs: 60_000 });
+    q.keep('t', keptRequest(head, Buffer.from('aaaa'), Date.now()));
+    q.keep('t', keptRequest(head, Buffer.from('bbbb'), Date.now()));
+    q.keep('t', keptRequest(head, Buffer.from('cccc'), Date.now()));
+    q.keep('t', keptRequest(head, Buffer.from('dddddddd'), Date.now()));
+
+    const first = q.pending('t');
+    expect(first.items.map((i) => i.body.toString())).toEqual(['dddddddd']);
+    expect(first.dropped).toBe(3);
+    expect(q.pending('t').dropped).toBe(0);
+    expect(q.droppedTotal).toBe(3);
+    q.ack('t', [first.items[0]!.head.id]);
+    expect(q.pending('t').items).toEqual([]);
+  });
+
+  it('expires kept requests after the TTL', () => {
+    const q = new OfflineQueues({ waitMs: 0, maxCount: 10, maxBytes: 100, ttlMs: 1000 });
+    q.keep('t', keptRequest(head, Buffer.from('old'), Date.now() - 5000));
+    q.keep('t', keptRequest(head, Buffer.from('new'), Date.now()));
+
+    expect(q.pending('t').items.map((i) => i.body.toString())).toEqual(['new']);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('doubles from 0.5 s to a 30 s cap, jittered to 50-100 %', () => {
+    expect(backoffMs(1, () => 1)).toBe(500);
+    expect(backoffMs(1, () => 0)).toBe(250);
+    expect(backoffMs(4, () => 1)).toBe(4000);
+    expect(backoffMs(20, () => 1)).toBe(30_000);
+    expect(backoffMs(20, () => 0)).toBe(15_000);
+  });
+});
