@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
 import { IdentityFile } from '../agent/identity.js';
 import { parseTarget, type Target } from '../agent/target.js';
+import { attachRecorder } from '../capture/recorder.js';
+import { CaptureStore, STORE_DEFAULTS } from '../capture/store.js';
 import { ErrorCode, isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
@@ -26,6 +28,9 @@ interface AgentCliOptions {
   auth?: string;
   allowIp?: string[];
   ca?: string;
+  capture: boolean;
+  captureMaxBody: number;
+  retain: number;
 }
 
 function targetArgument(value: string): Target {
@@ -85,6 +90,10 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   } catch (err) {
     process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
   }
+  const store = opts.capture ? openCaptureStore(opts) : undefined;
+  if (store) {
+    attachRecorder(agent.events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} captures are no longer recorded: ${err.message}\n`));
+  }
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
   attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
   agent.events.on('disconnected', (d) => {
@@ -92,8 +101,19 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   });
   onSignals(async () => {
     await agent.close();
+    store?.close();
     await embedded?.close();
   });
+}
+
+/** Opens the capture store; a store that cannot be opened is a warning, never a reason not to forward. */
+function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
+  try {
+    return CaptureStore.open(resolveDataDir(opts.dataDir), { maxBodyBytes: opts.captureMaxBody, retain: opts.retain });
+  } catch (err) {
+    process.stderr.write(`${chalk.yellow('warning')} captures are not recorded: ${(err as Error).message}\n`);
+    return undefined;
+  }
 }
 
 /** The default command, `hooktunnel <target>`: its argument and options, on `program`. */
@@ -111,5 +131,8 @@ export function defineAgentCommand(program: Command): Command {
     .option('--ca <file>', 'trust this CA certificate (PEM) for an https:// relay with a private CA')
     .option('--data-dir <dir>', 'where captures and tunnel ids are kept (default: HOOKTUNNEL_HOME, else the platform data directory)')
     .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
+    .option('--no-capture', 'do not record exchanges in the capture store')
+    .addOption(new Option('--capture-max-body <bytes>', 'store at most this much of each body (the rest is marked truncated)').argParser(intOption('--capture-max-body', 0, 2 ** 40)).default(STORE_DEFAULTS.maxBodyBytes))
+    .addOption(new Option('--retain <count>', 'keep this many captures, newest first').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))
     .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
 }

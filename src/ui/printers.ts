@@ -19,7 +19,8 @@ function statusColour(c: ChalkInstance, status: number, error?: string): ChalkIn
 export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): string {
   const status = statusColour(c, e.status, e.error)(String(e.status || '---'));
   const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
-  const tail = e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : '';
+  const replay = e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : '';
+  const tail = `${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 

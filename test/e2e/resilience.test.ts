@@ -149,7 +149,9 @@ describe('never lose a webhook', () => {
     await first.exited();
     const { base, prefix } = splitPublicUrl(url);
 
-    const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => send(base, `${prefix}/hook/${i}`, { method: 'POST', body: `event ${i}` })));
+    // One after another, so that the order of arrival at the relay is known.
+    const answers = [];
+    for (const i of [1, 2, 3, 4, 5]) answers.push(await send(base, `${prefix}/hook/${i}`, { method: 'POST', body: `event ${i}` }));
     const second = runCli([String(target.port), '--json', '--forward-missed', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
     const ready = JSON.parse(await second.waitForLine(/"type":"ready"/)) as { url: string };
     await second.waitForLine(/"path":"\/hook\/5".*"replayOf"/);

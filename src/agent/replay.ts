@@ -1,0 +1,54 @@
+import { EventEmitter } from 'node:events';
+import { stripHopByHop } from '../protocol/index.js';
+import { newExchangeId } from './connect.js';
+import { forwardDetached } from './detached.js';
+import type { AgentEventMap, RequestEvent } from './events.js';
+import type { ExchangeHost } from './exchange.js';
+import { Forwarder } from './forward.js';
+import type { Target } from './target.js';
+
+/** A request to send again. */
+export interface ReplayRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Flat header list; hop-by-hop headers and Content-Length are recomputed, Host is set to the target's. */
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
+/**
+ * Sends a captured request again through the agent's own forwarding code (the same exchange and undici
+ * forwarder as live traffic). `events` receives the same events as an agent's, so a recorder attached to it
+ * captures the replay with `replayOf` set. Resolves with the replay's request event.
+ */
+export async function replayRequest(
+  events: EventEmitter<AgentEventMap>,
+  target: Target,
+  req: ReplayRequest,
+  options: { readonly replayOf: string; readonly tunnel: string; readonly timeoutMs?: number },
+): Promise<RequestEvent> {
+  const forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs, connections: 1 });
+  const host: ExchangeHost = {
+    forwarder,
+    preserveHost: false,
+    send: () => {},
+    done: () => {},
+    started: (ex, method, path, headers) =>
+      events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: options.tunnel, target: target.display, method, path, headers, replayOf: ex.replayOf }),
+    requestBody: (ex, chunk) => events.emit('request-body', ex.id, chunk),
+    responded: (ex, status, headers) => events.emit('exchange-response', { id: ex.id, status, headers }),
+    responseBody: (ex, chunk) => events.emit('response-body', ex.id, chunk),
+    finished: (_ex, event) => events.emit('request', event),
+  };
+  const headers = stripHopByHop(req.headers).filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length');
+  try {
+    return await forwardDetached(host, newExchangeId(), { method: req.method, path: req.path, headers, remote: '', host: '' }, req.body, options.replayOf);
+  } finally {
+    await forwarder.close();
+  }
+}
+
+/** A fresh emitter for a replay's events. */
+export function replayEvents(): EventEmitter<AgentEventMap> {
+  return new EventEmitter<AgentEventMap>();
+}

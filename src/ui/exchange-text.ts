@@ -1,0 +1,33 @@
+import chalk from 'chalk';
+import type { Capture } from '../capture/queries.js';
+import { previewBody } from './body-preview.js';
+import { formatBytes, formatDuration, sanitize } from './format.js';
+
+function headerLines(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push(`${chalk.cyan(sanitize(raw[i]!))}: ${sanitize(raw[i + 1]!)}`);
+  return out;
+}
+
+/** The whole exchange as `hooktunnel show` prints it: request line, headers, body; response status, headers, body. */
+export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buffer): string {
+  const lines = [
+    chalk.bold(`${c.id}  ${new Date(c.time).toISOString()}  ${formatDuration(c.durationMs)}`) +
+      (c.replayOf ? chalk.magenta(`  replay of ${c.replayOf}`) : '') +
+      (c.missed ? chalk.magenta('  missed while offline') : '') +
+      (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
+    `${chalk.gray('tunnel')} ${sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}`,
+    '',
+    chalk.bold(`${sanitize(c.method)} ${sanitize(c.path)}`),
+    ...headerLines(c.requestHeaders),
+    '',
+    ...previewBody(requestBody, c.requestHeaders, c.requestBytes, c.requestTruncated),
+    '',
+  ];
+  if (c.responseHeaders) {
+    lines.push(chalk.bold(`${c.status}`) + chalk.gray(`  ${formatBytes(c.responseBytes)}`), ...headerLines(c.responseHeaders), '');
+    lines.push(...previewBody(responseBody, c.responseHeaders, c.responseBytes, c.responseTruncated));
+  }
+  if (c.error) lines.push('', chalk.red(`${c.error}${c.status ? ` (the sender got ${c.status})` : ''}: ${sanitize(c.message ?? '')}`));
+  return `${lines.join('\n')}\n`;
+}
