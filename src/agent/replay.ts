@@ -19,18 +19,19 @@ export interface ReplayRequest {
 /**
  * Sends a captured request again through the agent's own forwarding code (the same exchange and undici
  * forwarder as live traffic). `events` receives the same events as an agent's, so a recorder attached to it
- * captures the replay with `replayOf` set. Resolves with the replay's request event.
+ * captures the replay with `replayOf` set. Host is set to the target's unless `preserveHost`. Resolves with the
+ * replay's request event.
  */
 export async function replayRequest(
   events: EventEmitter<AgentEventMap>,
   target: Target,
   req: ReplayRequest,
-  options: { readonly replayOf: string; readonly tunnel: string; readonly timeoutMs?: number },
+  options: { readonly replayOf: string; readonly tunnel: string; readonly timeoutMs?: number; readonly preserveHost?: boolean },
 ): Promise<RequestEvent> {
   const forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs, connections: 1 });
   const host: ExchangeHost = {
     forwarder,
-    preserveHost: false,
+    preserveHost: options.preserveHost === true,
     send: () => {},
     done: () => {},
     started: (ex, method, path, headers) =>

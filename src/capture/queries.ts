@@ -1,8 +1,8 @@
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import type { CaptureRow } from './schema.js';
-import { REQUEST, RESPONSE, type CaptureStore } from './store.js';
+import type { Direction } from './schema.js';
+import type { CaptureStore } from './store.js';
 
-/** A capture as the commands and the UI see it. */
+/** A capture as the commands and the UI see it (bodies are read separately, with readBody). */
 export interface Capture {
   readonly id: string;
   readonly time: number;
@@ -23,10 +23,21 @@ export interface Capture {
   readonly responseTruncated: boolean;
   readonly replayOf?: string;
   readonly missed: boolean;
+  /** False while the exchange is in flight, or when the agent died before it ended. */
   readonly complete: boolean;
 }
 
-function toCapture(r: CaptureRow): Capture {
+interface Row {
+  seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
+  status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
+  req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
+}
+
+/** Every column but the bodies: listings never load body bytes. */
+const HEAD = `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
+  req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete`;
+
+function toCapture(r: Row): Capture {
   return {
     id: r.id, time: r.time, tunnel: r.tunnel, target: r.target, method: r.method, path: r.path,
     requestHeaders: JSON.parse(r.req_headers) as string[], status: r.status,
@@ -37,16 +48,16 @@ function toCapture(r: CaptureRow): Capture {
   };
 }
 
-/** The newest `limit` captures, returned oldest first. */
+/** The newest `limit` captures by arrival time, returned oldest first. */
 export function listCaptures(store: CaptureStore, limit: number): Capture[] {
-  const rows = store.database.prepare('SELECT * FROM captures ORDER BY time DESC, rowid DESC LIMIT ?').all(limit) as CaptureRow[];
+  const rows = store.database.prepare(`SELECT ${HEAD} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
   return rows.reverse().map(toCapture);
 }
 
 /** Every capture, oldest first, or those with the given ids (each a unique prefix) in the order given. */
 export function selectCaptures(store: CaptureStore, ids: readonly string[]): Capture[] {
   if (ids.length > 0) return ids.map((id) => findCapture(store, id));
-  return (store.database.prepare('SELECT * FROM captures ORDER BY time ASC, rowid ASC').all() as CaptureRow[]).map(toCapture);
+  return (store.database.prepare(`SELECT ${HEAD} FROM captures ORDER BY time, seq`).all() as Row[]).map(toCapture);
 }
 
 /**
@@ -54,19 +65,25 @@ export function selectCaptures(store: CaptureStore, ids: readonly string[]): Cap
  * unknown or ambiguous id.
  */
 export function findCapture(store: CaptureStore, idOrPrefix: string): Capture {
-  if (!/^[a-z0-9]{1,64}$/.test(idOrPrefix)) throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is not a capture id`);
-  const rows = store.database.prepare("SELECT * FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 5").all(idOrPrefix, idOrPrefix) as CaptureRow[];
+  if (!/^[a-z0-9]{1,64}$/.test(idOrPrefix)) throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is not a capture id (ids are lower-case letters and digits)`);
+  // Ids are [a-z0-9] and '{' sorts right after 'z': the range is exactly the ids with this prefix, on the index.
+  const rows = store.database.prepare(`SELECT ${HEAD} FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 6`).all(idOrPrefix, idOrPrefix) as Row[];
   const exact = rows.find((r) => r.id === idOrPrefix);
   if (exact) return toCapture(exact);
   if (rows.length === 0) throw new HooktunnelError(ErrorCode.InvalidArgument, `no capture with an id starting with "${idOrPrefix}" (see \`hooktunnel requests\`)`);
   if (rows.length > 1) {
-    throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is ambiguous: it starts ${rows.map((r) => r.id).join(', ')}${rows.length === 5 ? ', …' : ''}`);
+    const listed = rows.slice(0, 5).map((r) => r.id).join(', ');
+    throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is ambiguous: it starts ${listed}${rows.length > 5 ? ', …' : ''}; give more characters`);
   }
   return toCapture(rows[0]!);
 }
 
-/** The stored bytes of one body (at most the store's per-body cap). */
-export function readBody(store: CaptureStore, id: string, direction: typeof REQUEST | typeof RESPONSE): Buffer {
-  const rows = store.database.prepare('SELECT data FROM bodies WHERE capture_id = ? AND direction = ? ORDER BY seq').all(id, direction) as Array<{ data: Buffer }>;
-  return Buffer.concat(rows.map((r) => r.data));
+/** The stored bytes of one body (at most the store's per-body cap); empty when the capture is gone. */
+export function readBody(store: CaptureStore, id: string, direction: Direction): Buffer {
+  const column = direction === 0 ? 'req_body' : 'res_body';
+  const row = store.database.prepare(`SELECT seq, ${column} AS body FROM captures WHERE id = ?`).get(id) as { seq: number; body: Buffer | null } | undefined;
+  if (!row) return Buffer.alloc(0);
+  if (row.body !== null) return row.body;
+  const parts = store.database.prepare('SELECT data FROM bodies WHERE capture_seq = ? AND direction = ? ORDER BY part').all(row.seq, direction) as Array<{ data: Buffer }>;
+  return Buffer.concat(parts.map((p) => p.data));
 }

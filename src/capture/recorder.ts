@@ -1,17 +1,22 @@
 import type { EventEmitter } from 'node:events';
-import type { AgentEventMap, ExchangeStart, MissedEvent, RequestEvent } from '../agent/events.js';
-import { REQUEST, RESPONSE, type CaptureStore, type NewCapture } from './store.js';
+import type { AgentEventMap, ExchangeResponse, ExchangeStart, MissedEvent, RequestEvent } from '../agent/events.js';
+import { ErrorCode } from '../errors.js';
+import { REQUEST, RESPONSE, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+import type { CaptureStore } from './store.js';
 
-/** Bodies up to this size stay in memory until the exchange ends (one transaction); larger ones are streamed. */
-const BUFFER_BYTES = 64 * 1024;
+/** Bodies up to this size stay in memory until the exchange ends (one INSERT); beyond it they are streamed. */
+export const BUFFER_BYTES = 64 * 1024;
 
 /** One body on its way into the store: what is buffered, what was written, what was seen. */
 class BodyBuffer {
-  parts: Buffer[] = [];
+  private parts: Buffer[] = [];
   buffered = 0;
+  /** Bytes handed to the store so far. */
   stored = 0;
+  /** Bytes that passed, stored or not. */
   seen = 0;
-  seq = 0;
+  /** Number of the next chunk row. */
+  part = 0;
   truncated = false;
 
   constructor(private readonly max: number) {}
@@ -20,131 +25,119 @@ class BodyBuffer {
   add(chunk: Buffer): void {
     this.seen += chunk.length;
     const room = this.max - this.stored - this.buffered;
-    if (room <= 0) {
-      this.truncated = true;
-      return;
-    }
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    if (kept.length < chunk.length) this.truncated = true;
-    this.parts.push(kept);
-    this.buffered += kept.length;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    this.parts.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    this.buffered += Math.min(chunk.length, room);
   }
 
-  /** Takes the buffered bytes as one chunk. */
-  take(): Buffer[] {
-    if (this.buffered === 0) return [];
-    const chunk = Buffer.concat(this.parts, this.buffered);
+  /** Takes the buffered bytes as one buffer. */
+  take(): Buffer {
+    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
     this.stored += this.buffered;
     this.parts = [];
     this.buffered = 0;
-    return [chunk];
+    return out;
   }
 }
 
 interface Pending {
-  row: NewCapture;
-  request: BodyBuffer;
-  response: BodyBuffer;
-  begun: boolean;
+  readonly head: CaptureHead;
+  readonly request: BodyBuffer;
+  readonly response: BodyBuffer;
+  responseHeaders?: readonly string[];
+  /** The row number once the exchange is streamed to the store. */
+  seq?: number;
 }
 
 /**
- * Records every exchange an agent reports into the store: small exchanges in one transaction when they complete,
- * large bodies streamed as chunk rows while they pass (never held whole in memory). A store failure never stops
- * forwarding: `onError` is told once and recording stops.
+ * Records every exchange an agent reports into the store: a small exchange in one INSERT when it completes,
+ * larger bodies streamed as chunk rows while they pass (never held whole in memory). A store failure never
+ * touches forwarding: the exchange it hit is dropped, `onError` is told of the first failure, recording goes on.
+ * Returns a function that detaches the recorder.
  */
 export function attachRecorder(events: EventEmitter<AgentEventMap>, store: CaptureStore, onError: (err: Error) => void): () => void {
   const pending = new Map<string, Pending>();
   const max = store.options.maxBodyBytes;
-  let broken = false;
+  let warned = false;
   const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
-    if (broken) return;
     try {
       fn(...args);
     } catch (err) {
-      broken = true;
-      pending.clear();
-      onError(err as Error);
+      pending.delete(idOf(args[0]));
+      if (!warned) onError(err as Error);
+      warned = true;
     }
   };
-  const flushIfLarge = (p: Pending, body: BodyBuffer, direction: number): void => {
+  const stream = (p: Pending, body: BodyBuffer, direction: Direction): void => {
     if (body.buffered < BUFFER_BYTES) return;
-    if (!p.begun) {
-      store.begin(p.row);
-      p.begun = true;
-    }
-    const seq = body.seq;
-    const chunks = body.take();
-    body.seq += chunks.length;
-    store.appendChunks(p.row.id, direction, seq, chunks);
+    p.seq ??= store.begin(p.head);
+    // An id recorded before (a redelivered missed request): nothing more to write for it.
+    if (p.seq === undefined) return void pending.delete(p.head.id);
+    store.appendChunk(p.seq, direction, body.part++, body.take());
   };
-
-  const onStart = guard((e: ExchangeStart) => {
-    pending.set(e.id, { row: startRow(e), request: new BodyBuffer(max), response: new BodyBuffer(max), begun: false });
-  });
-  const onRequestBody = guard((id: string, chunk: Buffer) => {
-    const p = pending.get(id);
-    if (!p) return;
-    p.request.add(chunk);
-    flushIfLarge(p, p.request, REQUEST);
-  });
-  const onResponse = guard((e: { id: string; status: number; headers: readonly string[] }) => {
-    const p = pending.get(e.id);
-    if (p) p.row = { ...p.row, status: e.status, res_headers: JSON.stringify(e.headers) };
-  });
-  const onResponseBody = guard((id: string, chunk: Buffer) => {
-    const p = pending.get(id);
-    if (!p) return;
-    p.response.add(chunk);
-    flushIfLarge(p, p.response, RESPONSE);
-  });
-  const onEnd = guard((e: RequestEvent) => {
-    const p = pending.get(e.id);
-    if (!p) return;
-    pending.delete(e.id);
-    const end = {
-      status: e.status, res_headers: p.row.res_headers, error: e.error ?? null, message: e.message ?? null, duration_ms: e.durationMs,
-      req_bytes: p.request.seen, res_bytes: p.response.seen, req_truncated: Number(p.request.truncated), res_truncated: Number(p.response.truncated),
-    };
-    if (!p.begun) return store.writeWhole({ ...p.row, ...end }, p.request.take(), p.response.take());
-    store.appendChunks(e.id, REQUEST, p.request.seq, p.request.take());
-    store.appendChunks(e.id, RESPONSE, p.response.seq, p.response.take());
-    store.finish({ id: e.id, ...end });
-  });
-  const onMissed = guard((e: MissedEvent) => {
-    const body = new BodyBuffer(max);
-    body.add(e.body);
-    store.writeWhole(
-      {
-        ...startRow({ id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers }),
-        status: e.status, missed: 1, req_bytes: e.body.length, req_truncated: Number(body.truncated),
-        error: 'agent_offline', message: 'arrived while the agent was offline; the relay answered and kept it',
-      },
-      body.take(),
-      [],
-    );
-  });
-
-  events.on('exchange-start', onStart);
-  events.on('request-body', onRequestBody);
-  events.on('exchange-response', onResponse);
-  events.on('response-body', onResponseBody);
-  events.on('request', onEnd);
-  events.on('missed', onMissed);
+  const listeners = {
+    'exchange-start': guard((e: ExchangeStart) => {
+      pending.set(e.id, { head: e, request: new BodyBuffer(max), response: new BodyBuffer(max) });
+    }),
+    'request-body': guard((id: string, chunk: Buffer) => {
+      const p = pending.get(id);
+      if (!p) return;
+      p.request.add(chunk);
+      stream(p, p.request, REQUEST);
+    }),
+    'exchange-response': guard((e: ExchangeResponse) => {
+      const p = pending.get(e.id);
+      if (p) p.responseHeaders = e.headers;
+    }),
+    'response-body': guard((id: string, chunk: Buffer) => {
+      const p = pending.get(id);
+      if (!p) return;
+      p.response.add(chunk);
+      stream(p, p.response, RESPONSE);
+    }),
+    request: guard((e: RequestEvent) => {
+      const p = pending.get(e.id);
+      if (!p) return;
+      pending.delete(e.id);
+      complete(store, p, e);
+    }),
+    missed: guard((e: MissedEvent) => recordMissed(store, e)),
+  };
+  for (const [name, fn] of Object.entries(listeners)) events.on(name as keyof AgentEventMap, fn as (...args: unknown[]) => void);
   return () => {
-    events.off('exchange-start', onStart);
-    events.off('request-body', onRequestBody);
-    events.off('exchange-response', onResponse);
-    events.off('response-body', onResponseBody);
-    events.off('request', onEnd);
-    events.off('missed', onMissed);
+    for (const [name, fn] of Object.entries(listeners)) events.off(name as keyof AgentEventMap, fn as (...args: unknown[]) => void);
   };
 }
 
-function startRow(e: Omit<ExchangeStart, 'replayOf'> & { replayOf?: string }): NewCapture {
+/** The exchange id an event is about: the first argument, or its `id`. */
+function idOf(arg: unknown): string {
+  return typeof arg === 'string' ? arg : String((arg as { id?: unknown }).id);
+}
+
+function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
-    id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, req_headers: JSON.stringify(e.headers),
-    status: 0, res_headers: null, error: null, message: null, duration_ms: 0, req_bytes: 0, res_bytes: 0, req_truncated: 0, res_truncated: 0,
-    replay_of: e.replayOf ?? null, missed: 0,
+    status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
+    requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
   };
+}
+
+/** Commits an exchange that just ended: one INSERT for a small one, the last chunks and the summary for a streamed one. */
+function complete(store: CaptureStore, p: Pending, e: RequestEvent): void {
+  const end = endOf(p, e);
+  if (p.seq === undefined) return void store.writeWhole(p.head, end, p.request.take(), p.response.take());
+  const tail: Array<[Direction, number, Buffer]> = [];
+  if (p.request.buffered > 0) tail.push([REQUEST, p.request.part++, p.request.take()]);
+  if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part++, p.response.take()]);
+  store.finish(p.seq, end, p.request.stored + p.response.stored, tail);
+}
+
+function recordMissed(store: CaptureStore, e: MissedEvent): void {
+  const body = new BodyBuffer(store.options.maxBodyBytes);
+  body.add(e.body);
+  const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
+  store.writeWhole(head, {
+    status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
+    requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
+  }, body.take(), Buffer.alloc(0));
 }

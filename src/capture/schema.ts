@@ -1,7 +1,18 @@
-/** The store's tables. Headers are JSON flat lists `[name, value, …]` in wire order; bodies are ordered chunks. */
+/**
+ * Format of the store, kept in `PRAGMA user_version`. A store written in another format is refused with a clear
+ * message rather than read wrongly.
+ */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * The store's tables. One row per exchange; a small exchange's bodies sit inline in its row, so recording it is
+ * one INSERT and one commit. Larger bodies are rows of `bodies`, written as they arrive. Headers are JSON flat
+ * lists `[name, value, …]` in wire order. `seq` is the recording order: retention removes the lowest.
+ */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
-  id            TEXT PRIMARY KEY,
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT NOT NULL UNIQUE,
   time          INTEGER NOT NULL,
   tunnel        TEXT NOT NULL,
   target        TEXT NOT NULL,
@@ -17,47 +28,58 @@ CREATE TABLE IF NOT EXISTS captures (
   res_bytes     INTEGER NOT NULL DEFAULT 0,
   req_truncated INTEGER NOT NULL DEFAULT 0,
   res_truncated INTEGER NOT NULL DEFAULT 0,
+  stored_bytes  INTEGER NOT NULL DEFAULT 0,
   replay_of     TEXT,
   missed        INTEGER NOT NULL DEFAULT 0,
-  complete      INTEGER NOT NULL DEFAULT 0
+  complete      INTEGER NOT NULL DEFAULT 0,
+  req_body      BLOB,
+  res_body      BLOB
 );
-CREATE INDEX IF NOT EXISTS captures_time ON captures (time);
 CREATE TABLE IF NOT EXISTS bodies (
-  capture_id TEXT NOT NULL,
-  direction  INTEGER NOT NULL,
-  seq        INTEGER NOT NULL,
-  data       BLOB NOT NULL,
-  PRIMARY KEY (capture_id, direction, seq)
+  capture_seq INTEGER NOT NULL,
+  direction   INTEGER NOT NULL,
+  part        INTEGER NOT NULL,
+  data        BLOB NOT NULL,
+  PRIMARY KEY (capture_seq, direction, part)
 ) WITHOUT ROWID;
 `;
 
-/** One row of `captures`, as stored. */
-export interface CaptureRow {
+/** Direction of a body: the request's. */
+export const REQUEST = 0;
+/** Direction of a body: the response's. */
+export const RESPONSE = 1;
+/** A body direction. */
+export type Direction = typeof REQUEST | typeof RESPONSE;
+
+/** What is known of an exchange when it starts. */
+export interface CaptureHead {
   /** The exchange id (the agent's `--json` id; for missed requests, the relay's id). */
-  id: string;
+  readonly id: string;
   /** Milliseconds since the epoch when the request arrived. */
-  time: number;
-  tunnel: string;
-  target: string;
-  method: string;
-  path: string;
-  /** JSON of the flat header list forwarded to the target. */
-  req_headers: string;
+  readonly time: number;
+  readonly tunnel: string;
+  readonly target: string;
+  readonly method: string;
+  readonly path: string;
+  /** Flat header list as forwarded to the target. */
+  readonly headers: readonly string[];
+  readonly replayOf?: string;
+  /** True for a request that arrived while the agent was away (kept by the relay). */
+  readonly missed?: boolean;
+}
+
+/** What is known of an exchange when it ends. */
+export interface CaptureEnd {
   /** The status the sender got (the target's, or the relay's error status); 0 when none. */
-  status: number;
-  /** JSON of the target's response headers, null when there was no response. */
-  res_headers: string | null;
-  error: string | null;
-  message: string | null;
-  duration_ms: number;
-  /** Body bytes seen (the stored body may be shorter when truncated). */
-  req_bytes: number;
-  res_bytes: number;
-  req_truncated: number;
-  res_truncated: number;
-  replay_of: string | null;
-  /** 1 for a request that arrived while the agent was away (kept by the relay). */
-  missed: number;
-  /** 0 while the exchange is in flight (or was when the agent died). */
-  complete: number;
+  readonly status: number;
+  /** The target's response headers; undefined when the target never answered. */
+  readonly responseHeaders?: readonly string[];
+  readonly error?: string;
+  readonly message?: string;
+  readonly durationMs: number;
+  /** Body bytes seen (a stored body is shorter when truncated). */
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly requestTruncated: boolean;
+  readonly responseTruncated: boolean;
 }

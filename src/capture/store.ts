@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
-import { SCHEMA, type CaptureRow } from './schema.js';
+import { Retention, type RetentionLimits } from './retention.js';
+import { SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
 /** Retention and size options of the store. */
 export interface StoreOptions {
-  /** Keep at most this many captures (newest first). Default 1000. */
+  /** Keep at most this many captures, the most recently recorded. Default 1000. */
   readonly retain?: number;
   /** Keep at most this many bytes of bodies in all. Default 512 MiB. */
   readonly retainBytes?: number;
@@ -23,122 +24,104 @@ export const STORE_DEFAULTS = { retain: 1000, retainBytes: 512 * 1024 * 1024, ma
 /** File name of the database inside the data directory. */
 export const DB_FILE = 'captures.db';
 
-/** A new capture row, written when the exchange starts (large bodies) or ends (everything else). */
-export type NewCapture = Omit<CaptureRow, 'complete'>;
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body';
 
-/** Direction of a body. */
-export const REQUEST = 0;
-export const RESPONSE = 1;
+/** The INSERT's positional values, in COLUMNS order. */
+function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
+  return [
+    h.id, h.time, h.tunnel, h.target, h.method, h.path, JSON.stringify(h.headers),
+    e?.status ?? 0, e?.responseHeaders ? JSON.stringify(e.responseHeaders) : null, e?.error ?? null, e?.message ?? null, e?.durationMs ?? 0,
+    e?.requestBytes ?? 0, e?.responseBytes ?? 0, e?.requestTruncated ? 1 : 0, e?.responseTruncated ? 1 : 0,
+    stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null,
+  ];
+}
 
 /**
  * The capture store: SQLite in WAL mode, so another process (`hooktunnel requests`) reads while the agent writes.
- * Every completed exchange is committed when it completes; bodies are rows of chunks in order, written as they
- * arrive for large bodies. Files are 0600 in a 0700 directory: captures hold secrets.
+ * A small exchange is one INSERT, committed when it completes; larger bodies are chunk rows written as they arrive.
+ * Files are 0600 in a 0700 directory: captures hold secrets.
  */
 export class CaptureStore {
-  private readonly db: Database.Database;
   readonly options: typeof STORE_DEFAULTS;
-  private readonly stmt: ReturnType<CaptureStore['prepare']>;
-  private sinceSweep = 0;
+  private readonly retention: Retention | undefined;
+  private readonly stmt: ReturnType<typeof prepare>;
+  private readonly appendTx: (seq: number, direction: Direction, part: number, data: Buffer) => void;
+  private readonly finishTx: (seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]>) => void;
 
-  private constructor(db: Database.Database, options: StoreOptions) {
-    this.db = db;
-    this.options = { ...STORE_DEFAULTS, ...stripUndefined(options) };
-    this.stmt = this.prepare();
+  private constructor(
+    private readonly db: Database.Database,
+    options: StoreOptions,
+  ) {
+    this.options = { ...STORE_DEFAULTS, ...definedOnly(options) };
+    this.stmt = prepare(db, options.readonly === true);
+    this.retention = options.readonly ? undefined : new Retention(db, this.options as RetentionLimits);
+    this.appendTx = db.transaction((seq, direction, part, data) => {
+      this.stmt.chunk!.run(seq, direction, part, data);
+      this.stmt.grow!.run(data.length, seq);
+    });
+    this.finishTx = db.transaction((seq, end, stored, tail) => {
+      for (const [direction, part, data] of tail) this.stmt.chunk!.run(seq, direction, part, data);
+      this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
+        end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, seq);
+    });
   }
 
   /** Opens (and creates, unless read-only) the store in `dir`. */
   static open(dir: string, options: StoreOptions = {}): CaptureStore {
     const path = join(dir, DB_FILE);
-    if (options.readonly && !existsSync(path)) {
-      throw new HooktunnelError(ErrorCode.InvalidArgument, `no captures yet in ${dir} (the agent creates ${DB_FILE} on its first exchange)`);
-    }
-    if (!options.readonly) ensurePrivateDir(dir);
+    const readonly = options.readonly === true;
+    if (readonly && !existsSync(path)) throw new HooktunnelError(ErrorCode.InvalidArgument, `no captures yet in ${dir}`);
+    if (!readonly) ensurePrivateDir(dir);
+    // The -wal and -shm files are created by the first transaction, not by the open: both happen under this umask.
     const previous = process.umask(0o077);
     try {
-      const db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
-      db.pragma('busy_timeout = 5000');
-      if (!options.readonly) {
-        db.pragma('journal_mode = WAL');
-        // WAL with synchronous=NORMAL: a commit survives a process crash (kill -9); only a power loss may lose the last ones.
-        db.pragma('synchronous = NORMAL');
-        db.exec(SCHEMA);
-        for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      const db = new Database(path, { readonly, fileMustExist: readonly });
+      try {
+        db.pragma('busy_timeout = 5000');
+        if (!readonly) setUp(db);
+        checkVersion(db, dir);
+        chmodOwn([path, `${path}-wal`, `${path}-shm`]);
+        return new CaptureStore(db, options);
+      } catch (err) {
+        db.close();
+        throw err;
       }
-      return new CaptureStore(db, options);
     } finally {
       process.umask(previous);
     }
   }
 
-  private prepare() {
-    const db = this.db;
-    return {
-      insert: db.prepare(`INSERT OR IGNORE INTO captures (id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message,
-        duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete)
-        VALUES (@id, @time, @tunnel, @target, @method, @path, @req_headers, @status, @res_headers, @error, @message,
-        @duration_ms, @req_bytes, @res_bytes, @req_truncated, @res_truncated, @replay_of, @missed, @complete)`),
-      finish: db.prepare(`UPDATE captures SET status=@status, res_headers=@res_headers, error=@error, message=@message, duration_ms=@duration_ms,
-        req_bytes=@req_bytes, res_bytes=@res_bytes, req_truncated=@req_truncated, res_truncated=@res_truncated, complete=1 WHERE id=@id`),
-      chunk: db.prepare('INSERT INTO bodies (capture_id, direction, seq, data) VALUES (?, ?, ?, ?)'),
-      count: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(stored), 0) AS bytes FROM (SELECT id, (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM bodies WHERE capture_id = id) AS stored FROM captures)'),
-      oldest: db.prepare('SELECT id FROM captures ORDER BY time ASC, rowid ASC LIMIT ?'),
-      remove: db.prepare('DELETE FROM captures WHERE id = ?'),
-      removeBodies: db.prepare('DELETE FROM bodies WHERE capture_id = ?'),
-    };
+  /** Records a whole exchange, bodies inline, in one statement (one commit). False when the id was recorded before. */
+  writeWhole(head: CaptureHead, end: CaptureEnd, request: Buffer, response: Buffer): boolean {
+    const stored = request.length + response.length;
+    if (this.stmt.insert!.run(rowValues(head, end, stored, [request, response])).changes === 0) return false;
+    this.retention!.added(stored);
+    return true;
   }
 
-  /** Writes a whole exchange (row and bodies) in one transaction. */
-  readonly writeWhole = (row: NewCapture, request: readonly Buffer[], response: readonly Buffer[]): void => {
-    this.db.transaction(() => {
-      const r = this.stmt.insert.run({ ...row, complete: 1 });
-      if (r.changes === 0) return;
-      request.forEach((c, i) => this.stmt.chunk.run(row.id, REQUEST, i, c));
-      response.forEach((c, i) => this.stmt.chunk.run(row.id, RESPONSE, i, c));
-    })();
-    this.afterWrite();
-  };
-
-  /** Starts an exchange whose bodies will be streamed: the row exists (incomplete) from now on. */
-  begin(row: NewCapture): void {
-    this.stmt.insert.run({ ...row, complete: 0 });
+  /** Starts an exchange whose bodies are streamed as chunk rows; returns its row number, undefined for a known id. */
+  begin(head: CaptureHead): number | undefined {
+    const r = this.stmt.insert!.run(rowValues(head, undefined, 0, undefined));
+    if (r.changes === 0) return undefined;
+    this.retention!.added(0);
+    return Number(r.lastInsertRowid);
   }
 
-  /** Appends body chunks of a begun exchange. */
-  appendChunks(id: string, direction: number, firstSeq: number, chunks: readonly Buffer[]): void {
-    this.db.transaction(() => chunks.forEach((c, i) => this.stmt.chunk.run(id, direction, firstSeq + i, c)))();
+  /** Appends one chunk (`part` counts from 0 per direction) to a begun exchange. */
+  appendChunk(seq: number, direction: Direction, part: number, data: Buffer): void {
+    this.appendTx(seq, direction, part, data);
+    this.retention!.grew(data.length);
   }
 
-  /** Completes a begun exchange. */
-  finish(row: Pick<CaptureRow, 'id' | 'status' | 'res_headers' | 'error' | 'message' | 'duration_ms' | 'req_bytes' | 'res_bytes' | 'req_truncated' | 'res_truncated'>): void {
-    this.stmt.finish.run(row);
-    this.afterWrite();
+  /** Completes a begun exchange with its last chunks, in one transaction. `stored`: body bytes kept in all. */
+  finish(seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]> = []): void {
+    this.finishTx(seq, end, stored, tail);
+    for (const [, , data] of tail) this.retention!.grew(data.length);
   }
 
-  /** Runs retention every 50 writes: the oldest captures go beyond `retain` or `retainBytes`. */
-  private afterWrite(): void {
-    if (++this.sinceSweep < 50) return;
-    this.sinceSweep = 0;
-    this.sweep();
-  }
-
-  /** Removes the oldest captures beyond the retention limits; returns how many went. */
+  /** Removes the oldest captures beyond the retention limits now; returns how many went. */
   sweep(): number {
-    let removed = 0;
-    this.db.transaction(() => {
-      let { n, bytes } = this.stmt.count.get() as { n: number; bytes: number };
-      while (n > this.options.retain || (bytes > this.options.retainBytes && n > 1)) {
-        const batch = this.stmt.oldest.all(Math.max(1, n - this.options.retain)) as Array<{ id: string }>;
-        for (const { id } of batch) {
-          this.stmt.removeBodies.run(id);
-          this.stmt.remove.run(id);
-          removed++;
-        }
-        ({ n, bytes } = this.stmt.count.get() as { n: number; bytes: number });
-        if (batch.length === 0) break;
-      }
-    })();
-    return removed;
+    return this.retention?.sweep() ?? 0;
   }
 
   /** The underlying database, for the query functions in queries.ts. */
@@ -152,6 +135,57 @@ export class CaptureStore {
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** Opens the capture store in `dir` (created 0700 with 0600 files unless read-only). */
+export function openCaptureStore(dir: string, options: StoreOptions = {}): CaptureStore {
+  return CaptureStore.open(dir, options);
+}
+
+function prepare(db: Database.Database, readonly: boolean) {
+  if (readonly) return { insert: undefined, chunk: undefined, grow: undefined, finish: undefined };
+  return {
+    insert: db.prepare(`INSERT OR IGNORE INTO captures (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
+    chunk: db.prepare('INSERT INTO bodies (capture_seq, direction, part, data) VALUES (?, ?, ?, ?)'),
+    grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ? WHERE seq = ?'),
+    finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
+      req_truncated = ?, res_truncated = ?, stored_bytes = ?, complete = 1 WHERE seq = ?`),
+  };
+}
+
+/** WAL, synchronous=NORMAL (a commit survives a process crash; only a power loss may lose the last ones), tables. */
+function setUp(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  // After a burst of large bodies the WAL file is cut back to this size at the next checkpoint.
+  db.pragma('journal_size_limit = 67108864');
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'captures'").get() as { n: number };
+    if (version !== 0 || empty.n > 0) return;
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+function checkVersion(db: Database.Database, dir: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  throw new HooktunnelError(
+    ErrorCode.InvalidArgument,
+    `the capture store in ${dir} has format ${version}, this hooktunnel reads format ${SCHEMA_VERSION}: move ${DB_FILE} away to start a new one`,
+  );
+}
+
+/** Makes the files private; files another user owns are left as they are (chmod is not ours to do there). */
+function chmodOwn(paths: readonly string[]): void {
+  for (const f of paths) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

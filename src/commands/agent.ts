@@ -31,6 +31,7 @@ interface AgentCliOptions {
   capture: boolean;
   captureMaxBody: number;
   retain: number;
+  retainBytes: number;
 }
 
 function targetArgument(value: string): Target {
@@ -92,7 +93,9 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   }
   const store = opts.capture ? openCaptureStore(opts) : undefined;
   if (store) {
-    attachRecorder(agent.events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} captures are no longer recorded: ${err.message}\n`));
+    attachRecorder(agent.events, store, (err) => {
+      process.stderr.write(`${chalk.yellow('warning')} an exchange could not be captured (${err.message}); forwarding goes on, later capture failures are not reported\n`);
+    });
   }
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
   attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
@@ -109,7 +112,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
 /** Opens the capture store; a store that cannot be opened is a warning, never a reason not to forward. */
 function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
   try {
-    return CaptureStore.open(resolveDataDir(opts.dataDir), { maxBodyBytes: opts.captureMaxBody, retain: opts.retain });
+    return CaptureStore.open(resolveDataDir(opts.dataDir), { maxBodyBytes: opts.captureMaxBody, retain: opts.retain, retainBytes: opts.retainBytes });
   } catch (err) {
     process.stderr.write(`${chalk.yellow('warning')} captures are not recorded: ${(err as Error).message}\n`);
     return undefined;
@@ -133,6 +136,7 @@ export function defineAgentCommand(program: Command): Command {
     .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
     .option('--no-capture', 'do not record exchanges in the capture store')
     .addOption(new Option('--capture-max-body <bytes>', 'store at most this much of each body (the rest is marked truncated)').argParser(intOption('--capture-max-body', 0, 2 ** 40)).default(STORE_DEFAULTS.maxBodyBytes))
-    .addOption(new Option('--retain <count>', 'keep this many captures, newest first').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))
+    .addOption(new Option('--retain <count>', 'keep the newest this many captures').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))
+    .addOption(new Option('--retain-bytes <bytes>', 'keep at most this many bytes of captured bodies').argParser(intOption('--retain-bytes', 0, 2 ** 50)).default(STORE_DEFAULTS.retainBytes))
     .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
 }

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import chalk from 'chalk';
+import { InvalidArgumentError } from 'commander';
+import { replayEvents, replayRequest } from '../agent/replay.js';
+import { parseTarget, type Target } from '../agent/target.js';
+import { findCapture, readBody } from '../capture/queries.js';
+import { attachRecorder } from '../capture/recorder.js';
+import { REQUEST } from '../capture/schema.js';
+import { DB_FILE, type CaptureStore } from '../capture/store.js';
+import { isHooktunnelError } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
+import { formatBytes } from '../ui/format.js';
+import { formatRequestLine, jsonLine } from '../ui/printers.js';
+import { EXIT_FAILURE, EXIT_USAGE, fail } from './shared.js';
+import { openStore, withCapture, type StoreFlags } from './store-access.js';
+
+/** Options of `hooktunnel replay`. */
+export interface ReplayFlags extends StoreFlags {
+  readonly to?: Target;
+  readonly header?: string[];
+  readonly body?: string;
+  readonly json?: boolean;
+}
+
+/**
+ * Applies `Name: value` overrides in order: the first header of that name (any case) takes the new value in its
+ * place and later ones go; a header not there yet is added at the end; `Name:` with nothing after it removes it.
+ */
+export function applyHeaderOverrides(headers: readonly string[], overrides: readonly string[]): string[] {
+  let out = [...headers];
+  for (const o of overrides) {
+    const colon = o.indexOf(':');
+    const name = o.slice(0, colon).trim();
+    const value = o.slice(colon + 1).trim();
+    const next: string[] = [];
+    let placed = value === '';
+    for (let i = 0; i < out.length; i += 2) {
+      if (out[i]!.toLowerCase() !== name.toLowerCase()) next.push(out[i]!, out[i + 1]!);
+      else if (!placed) {
+        next.push(out[i]!, value);
+        placed = true;
+      }
+    }
+    if (!placed) next.push(name, value);
+    out = next;
+  }
+  return out;
+}
+
+/** Commander parser of a repeatable `--header 'Name: value'`; anything else exits 2. */
+export function headerArgument(value: string, previous: string[] = []): string[] {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(value) || /[\r\n\0]/.test(value)) {
+    throw new InvalidArgumentError(`--header must look like 'Name: value' (got "${value}").`);
+  }
+  return [...previous, value];
+}
+
+/** Commander parser of `--to`: a port, host:port or URL; anything else exits 2. */
+export function targetArgument(value: string): Target {
+  try {
+    return parseTarget(value);
+  } catch (err) {
+    throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
+  }
+}
+
+/** The replay's store: writable so that the replay is captured; read-only with a warning when it cannot be. */
+function replayStore(flags: StoreFlags): { store: CaptureStore; writable: boolean } {
+  // No store yet: say so (read-only open) rather than create an empty one.
+  if (!existsSync(join(resolveDataDir(flags.dataDir), DB_FILE))) return { store: openStore(flags, true), writable: false };
+  try {
+    return { store: openStore(flags, false, true), writable: true };
+  } catch (err) {
+    const store = openStore(flags, true);
+    process.stderr.write(`${chalk.yellow('warning')} the replay will not be captured: ${(err as Error).message}\n`);
+    return { store, writable: false };
+  }
+}
+
+function replayBody(flags: ReplayFlags, store: CaptureStore, id: string, truncated: boolean, total: number): Buffer {
+  if (flags.body !== undefined) {
+    try {
+      return readFileSync(flags.body === '-' ? 0 : flags.body);
+    } catch (err) {
+      fail(`cannot read --body ${flags.body}: ${(err as Error).message}`, EXIT_USAGE);
+    }
+  }
+  const body = readBody(store, id, REQUEST);
+  if (truncated) fail(`capture ${id} kept only ${formatBytes(body.length)} of its ${formatBytes(total)} body; pass --body FILE to replay it`);
+  return body;
+}
+
+/**
+ * `hooktunnel replay <id>`: sends the captured request again through the agent's forwarding code, records the
+ * replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
+ */
+export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
+  const { store, writable } = replayStore(flags);
+  const c = withCapture(() => findCapture(store, id));
+  const body = replayBody(flags, store, c.id, c.requestTruncated, c.requestBytes);
+  let target: Target;
+  try {
+    target = flags.to ?? parseTarget(c.target);
+  } catch (err) {
+    fail(`capture ${c.id} has no target to replay to (${(err as Error).message}); pass --to`);
+  }
+  const headers = applyHeaderOverrides(c.requestHeaders, flags.header ?? []);
+  const events = replayEvents();
+  let answered = false;
+  events.on('exchange-response', () => (answered = true));
+  if (writable) attachRecorder(events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} the replay was not captured: ${err.message}\n`));
+  // A Host given with --header is sent as given; otherwise the target's, as the agent does.
+  const preserveHost = (flags.header ?? []).some((h) => /^host\s*:\s*\S/i.test(h));
+  const event = await replayRequest(events, target, { method: c.method, path: c.path, headers, body }, { replayOf: c.id, tunnel: c.tunnel, preserveHost });
+  store.close();
+  process.stdout.write(flags.json ? jsonLine(event) : `${formatRequestLine(event)}\n`);
+  if (!answered) {
+    process.stderr.write(`${chalk.red('error')} ${event.message ?? `${target.display} did not answer`}\n`);
+    process.exitCode = EXIT_FAILURE;
+  }
+}

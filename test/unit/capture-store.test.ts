@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { findCapture, listCaptures, readBody, selectCaptures } from '../../src/capture/queries.js';
+import { REQUEST, RESPONSE, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
+import { CaptureStore, DB_FILE, type StoreOptions } from '../../src/capture/store.js';
+import { ErrorCode } from '../../src/errors.js';
+
+function tempDir(): string {
+  const root = mkdtempSync(join(tmpdir(), 'hooktunnel-store-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  return join(root, 'data');
+}
+
+function open(dir: string, options: StoreOptions = {}): CaptureStore {
+  const store = CaptureStore.open(dir, options);
+  onTestFinished(() => store.close());
+  return store;
+}
+
+const head = (id: string, time = 1_700_000_000_000, extra: Partial<CaptureHead> = {}): CaptureHead => ({
+  id, time, tunnel: 'tun', target: 'http://localhost:3000', method: 'POST', path: `/p/${id}`, headers: ['Host', 'localhost:3000', 'X-A', '1', 'X-A', '2'], ...extra,
+});
+
+const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
+  status: 200, responseHeaders: ['Content-Type', 'text/plain'], durationMs: 1.5, requestBytes: 3, responseBytes: 2,
+  requestTruncated: false, responseTruncated: false, ...extra,
+});
+
+describe('capture store', () => {
+  it('creates a 0700 directory and 0600 files whatever the umask', () => {
+    const dir = tempDir();
+    const previous = process.umask(0o022);
+    try {
+      const store = open(dir);
+      store.writeWhole(head('aaa'), end(), Buffer.from('req'), Buffer.from('ok'));
+      const reader = open(dir, { readonly: true });
+      expect(listCaptures(reader, 10)).toHaveLength(1);
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`]) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+  });
+
+  it('reads a whole exchange back: headers in order with repeats, bodies byte-exact, a known id ignored', () => {
+    const store = open(tempDir());
+    const body = Buffer.from([0, 1, 2, 0xff, 0x0a]);
+    expect(store.writeWhole(head('abc123'), end({ requestBytes: 5 }), body, Buffer.alloc(0))).toBe(true);
+    expect(store.writeWhole(head('abc123'), end(), Buffer.from('other'), Buffer.alloc(0))).toBe(false);
+
+    const c = findCapture(store, 'abc123');
+    expect(c).toMatchObject({ id: 'abc123', method: 'POST', path: '/p/abc123', status: 200, requestBytes: 5, complete: true, missed: false });
+    expect(c.requestHeaders).toEqual(['Host', 'localhost:3000', 'X-A', '1', 'X-A', '2']);
+    expect(c.responseHeaders).toEqual(['Content-Type', 'text/plain']);
+    expect(readBody(store, 'abc123', REQUEST).equals(body)).toBe(true);
+    expect(readBody(store, 'abc123', RESPONSE)).toHaveLength(0);
+  });
+
+  it('streams bodies as chunk rows: the exchange is there, incomplete, before it ends', () => {
+    const store = open(tempDir());
+    const seq = store.begin(head('big'))!;
+    store.appendChunk(seq, REQUEST, 0, Buffer.from('hello '));
+    expect(findCapture(store, 'big')).toMatchObject({ complete: false, status: 0 });
+    store.finish(seq, end({ requestBytes: 11 }), 13, [[REQUEST, 1, Buffer.from('world')], [RESPONSE, 0, Buffer.from('ok')]]);
+
+    expect(findCapture(store, 'big')).toMatchObject({ complete: true, status: 200, requestBytes: 11 });
+    expect(readBody(store, 'big', REQUEST).toString()).toBe('hello world');
+    expect(readBody(store, 'big', RESPONSE).toString()).toBe('ok');
+    expect(store.begin(head('big'))).toBeUndefined();
+  });
+
+  it('lists the newest by arrival time, oldest first; selects all or by id in the order given', () => {
+    const store = open(tempDir());
+    for (const [id, t] of [['c1', 3], ['a1', 1], ['b1', 2], ['d1', 4]] as const) store.writeWhole(head(id, t), end(), Buffer.alloc(0), Buffer.alloc(0));
+
+    expect(listCaptures(store, 2).map((c) => c.id)).toEqual(['c1', 'd1']);
+    expect(listCaptures(store, 10).map((c) => c.id)).toEqual(['a1', 'b1', 'c1', 'd1']);
+    expect(selectCaptures(store, []).map((c) => c.id)).toEqual(['a1', 'b1', 'c1', 'd1']);
+    expect(selectCaptures(store, ['d', 'a']).map((c) => c.id)).toEqual(['d1', 'a1']);
+  });
+
+  it('finds by unique prefix; unknown, ambiguous and malformed ids are invalid_argument with a clear message', () => {
+    const store = open(tempDir());
+    for (const id of ['abc111', 'abd222', 'x00000']) store.writeWhole(head(id), end(), Buffer.alloc(0), Buffer.alloc(0));
+
+    expect(findCapture(store, 'abc').id).toBe('abc111');
+    expect(findCapture(store, 'x').id).toBe('x00000');
+    expect(() => findCapture(store, 'ab')).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(/"ab" is ambiguous: it starts abc111, abd222/) }));
+    expect(() => findCapture(store, 'zz')).toThrow(/no capture with an id starting with "zz"/);
+    expect(() => findCapture(store, 'ab%')).toThrow(/is not a capture id/);
+    expect(() => findCapture(store, '')).toThrow(/is not a capture id/);
+  });
+
+  it('keeps the newest `retain` captures (within its slack between sweeps, exactly after one)', () => {
+    const store = open(tempDir(), { retain: 100 });
+    for (let i = 0; i < 260; i++) store.writeWhole(head(`id${String(i).padStart(4, '0')}`, i), end(), Buffer.alloc(10), Buffer.alloc(0));
+    const n = listCaptures(store, 1000).length;
+    expect(n).toBeGreaterThanOrEqual(100);
+    expect(n).toBeLessThanOrEqual(105);
+
+    store.sweep();
+    const ids = listCaptures(store, 1000).map((c) => c.id);
+    expect(ids).toHaveLength(100);
+    expect(ids[0]).toBe('id0160');
+    expect(ids[99]).toBe('id0259');
+  });
+
+  it('removes the oldest when bodies pass the size cap, chunk rows included, but always keeps the newest', () => {
+    const store = open(tempDir(), { retain: 1000, retainBytes: 10_000 });
+    for (let i = 0; i < 10; i++) store.writeWhole(head(`s${i}`, i), end(), Buffer.alloc(3000, i), Buffer.alloc(0));
+    const kept = listCaptures(store, 100).map((c) => c.id);
+    expect(kept.length).toBeLessThanOrEqual(3);
+    expect(kept.at(-1)).toBe('s9');
+
+    const seq = store.begin(head('huge', 100))!;
+    for (let part = 0; part < 5; part++) store.appendChunk(seq, REQUEST, part, Buffer.alloc(5000));
+    store.finish(seq, end({ requestBytes: 25_000 }), 25_000);
+    store.sweep();
+    expect(listCaptures(store, 100).map((c) => c.id)).toEqual(['huge']);
+    expect(readBody(store, 'huge', REQUEST)).toHaveLength(25_000);
+    const db = new Database(join(store.database.name), { readonly: true });
+    onTestFinished(() => db.close());
+    expect(db.prepare('SELECT COUNT(*) AS n FROM bodies').get()).toEqual({ n: 5 });
+  });
+
+  it('reads from a second connection while the first writes (WAL)', () => {
+    const dir = tempDir();
+    const writer = open(dir);
+    writer.writeWhole(head('first', 1), end(), Buffer.from('1'), Buffer.alloc(0));
+    const reader = open(dir, { readonly: true });
+    const seq = writer.begin(head('second', 2))!;
+    writer.appendChunk(seq, REQUEST, 0, Buffer.from('partial'));
+
+    expect(listCaptures(reader, 10).map((c) => [c.id, c.complete])).toEqual([['first', true], ['second', false]]);
+    expect(readBody(reader, 'second', REQUEST).toString()).toBe('partial');
+  });
+
+  it('refuses a missing store read-only and a store in another format', () => {
+    const dir = tempDir();
+    expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/no captures yet/);
+    open(dir).close();
+    const db = new Database(join(dir, DB_FILE));
+    db.pragma('user_version = 7');
+    db.close();
+    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 1/);
+    expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
+  });
+});
