@@ -122,7 +122,7 @@ describe('capture store', () => {
     expect(listCaptures(store, 100).map((c) => c.id)).toEqual(['huge']);
     expect(readBody(store, 'huge', REQUEST)).toHaveLength(25_000);
     const db = new Database(join(store.database.name), { readonly: true });
-    onTestFinished(() => db.close());
+    onTestFinished(() => void db.close());
     expect(db.prepare('SELECT COUNT(*) AS n FROM bodies').get()).toEqual({ n: 5 });
   });
 
