@@ -50,6 +50,63 @@ interface Pending {
   seq?: number;
 }
 
+/** The recorder's state: exchanges in flight, keyed by id. Each method handles one agent event. */
+class Recorder {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly store: CaptureStore) {}
+
+  start(e: ExchangeStart): void {
+    const max = this.store.options.maxBodyBytes;
+    this.pending.set(e.id, { head: e, request: new BodyBuffer(max), response: new BodyBuffer(max) });
+  }
+
+  body(id: string, chunk: Buffer, direction: Direction): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    const body = direction === REQUEST ? p.request : p.response;
+    body.add(chunk);
+    if (body.buffered < BUFFER_BYTES) return;
+    p.seq ??= this.store.begin(p.head);
+    // An id recorded before (a redelivered missed request): nothing more to write for it.
+    if (p.seq === undefined) return void this.pending.delete(id);
+    this.store.appendChunk(p.seq, direction, body.part++, body.take());
+  }
+
+  response(e: ExchangeResponse): void {
+    const p = this.pending.get(e.id);
+    if (p) p.responseHeaders = e.headers;
+  }
+
+  /** Commits an exchange that just ended: one INSERT for a small one, the last chunks and the summary for a streamed one. */
+  end(e: RequestEvent): void {
+    const p = this.pending.get(e.id);
+    if (!p) return;
+    this.pending.delete(e.id);
+    const end = endOf(p, e);
+    if (p.seq === undefined) return void this.store.writeWhole(p.head, end, p.request.take(), p.response.take());
+    const tail: Array<[Direction, number, Buffer]> = [];
+    if (p.request.buffered > 0) tail.push([REQUEST, p.request.part++, p.request.take()]);
+    if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part++, p.response.take()]);
+    this.store.finish(p.seq, end, p.request.stored + p.response.stored, tail);
+  }
+
+  missed(e: MissedEvent): void {
+    const body = new BodyBuffer(this.store.options.maxBodyBytes);
+    body.add(e.body);
+    const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
+    this.store.writeWhole(head, {
+      status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
+      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
+    }, body.take(), Buffer.alloc(0));
+  }
+
+  /** Drops an exchange whose recording failed. */
+  forget(id: string): void {
+    this.pending.delete(id);
+  }
+}
+
 /**
  * Records every exchange an agent reports into the store: a small exchange in one INSERT when it completes,
  * larger bodies streamed as chunk rows while they pass (never held whole in memory). A store failure never
@@ -57,56 +114,31 @@ interface Pending {
  * Returns a function that detaches the recorder.
  */
 export function attachRecorder(events: EventEmitter<AgentEventMap>, store: CaptureStore, onError: (err: Error) => void): () => void {
-  const pending = new Map<string, Pending>();
-  const max = store.options.maxBodyBytes;
+  const recorder = new Recorder(store);
   let warned = false;
   const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
     try {
       fn(...args);
     } catch (err) {
-      pending.delete(idOf(args[0]));
+      recorder.forget(idOf(args[0]));
       if (!warned) onError(err as Error);
       warned = true;
     }
   };
-  const stream = (p: Pending, body: BodyBuffer, direction: Direction): void => {
-    if (body.buffered < BUFFER_BYTES) return;
-    p.seq ??= store.begin(p.head);
-    // An id recorded before (a redelivered missed request): nothing more to write for it.
-    if (p.seq === undefined) return void pending.delete(p.head.id);
-    store.appendChunk(p.seq, direction, body.part++, body.take());
+  const listeners: { [K in keyof AgentEventMap]?: (...args: AgentEventMap[K]) => void } = {
+    'exchange-start': guard((e) => recorder.start(e)),
+    'request-body': guard((id, chunk) => recorder.body(id, chunk, REQUEST)),
+    'exchange-response': guard((e) => recorder.response(e)),
+    'response-body': guard((id, chunk) => recorder.body(id, chunk, RESPONSE)),
+    request: guard((e) => recorder.end(e)),
+    missed: guard((e) => recorder.missed(e)),
   };
-  const listeners = {
-    'exchange-start': guard((e: ExchangeStart) => {
-      pending.set(e.id, { head: e, request: new BodyBuffer(max), response: new BodyBuffer(max) });
-    }),
-    'request-body': guard((id: string, chunk: Buffer) => {
-      const p = pending.get(id);
-      if (!p) return;
-      p.request.add(chunk);
-      stream(p, p.request, REQUEST);
-    }),
-    'exchange-response': guard((e: ExchangeResponse) => {
-      const p = pending.get(e.id);
-      if (p) p.responseHeaders = e.headers;
-    }),
-    'response-body': guard((id: string, chunk: Buffer) => {
-      const p = pending.get(id);
-      if (!p) return;
-      p.response.add(chunk);
-      stream(p, p.response, RESPONSE);
-    }),
-    request: guard((e: RequestEvent) => {
-      const p = pending.get(e.id);
-      if (!p) return;
-      pending.delete(e.id);
-      complete(store, p, e);
-    }),
-    missed: guard((e: MissedEvent) => recordMissed(store, e)),
-  };
-  for (const [name, fn] of Object.entries(listeners)) events.on(name as keyof AgentEventMap, fn as (...args: unknown[]) => void);
+  // The map above is checked against AgentEventMap; subscribing goes through the untyped view.
+  const plain = events as unknown as EventEmitter;
+  const entries = Object.entries(listeners) as Array<[string, (...args: unknown[]) => void]>;
+  for (const [name, listener] of entries) plain.on(name, listener);
   return () => {
-    for (const [name, fn] of Object.entries(listeners)) events.off(name as keyof AgentEventMap, fn as (...args: unknown[]) => void);
+    for (const [name, listener] of entries) plain.off(name, listener);
   };
 }
 
@@ -120,24 +152,4 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
   };
-}
-
-/** Commits an exchange that just ended: one INSERT for a small one, the last chunks and the summary for a streamed one. */
-function complete(store: CaptureStore, p: Pending, e: RequestEvent): void {
-  const end = endOf(p, e);
-  if (p.seq === undefined) return void store.writeWhole(p.head, end, p.request.take(), p.response.take());
-  const tail: Array<[Direction, number, Buffer]> = [];
-  if (p.request.buffered > 0) tail.push([REQUEST, p.request.part++, p.request.take()]);
-  if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part++, p.response.take()]);
-  store.finish(p.seq, end, p.request.stored + p.response.stored, tail);
-}
-
-function recordMissed(store: CaptureStore, e: MissedEvent): void {
-  const body = new BodyBuffer(store.options.maxBodyBytes);
-  body.add(e.body);
-  const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
-  store.writeWhole(head, {
-    status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
-    requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
-  }, body.take(), Buffer.alloc(0));
 }
