@@ -1,3 +1,14 @@
+/**
+ * Whether a request carried a valid webhook signature (issue 7). `provider` names the scheme recognised from the
+ * headers (`github`, `stripe`, `slack`, `shopify`, `standard`, `twilio`, `generic`); `reason` says why it is invalid
+ * (`mismatch`, `timestamp`, `missing_header`, `unknown_secret`, …).
+ */
+export interface SignatureCheck {
+  readonly status: 'valid' | 'invalid' | 'unsigned';
+  readonly provider?: string;
+  readonly reason?: string;
+}
+
 /** The tunnel is up: traffic to `url` now reaches `target`. First line of `--json` output. */
 export interface ReadyEvent {
   readonly type: 'ready';
@@ -28,6 +39,8 @@ export interface RequestEvent {
   readonly message?: string;
   /** Present when this exchange re-sent an earlier one (a replay, or a missed request forwarded later). */
   readonly replayOf?: string;
+  /** Present when signature verification is configured (`--verify`): the result for this request. */
+  readonly signature?: SignatureCheck;
 }
 
 /**

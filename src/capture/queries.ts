@@ -1,3 +1,4 @@
+import type { SignatureCheck } from '../agent/events.js';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import type { Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
@@ -25,6 +26,8 @@ export interface Capture {
   readonly missed: boolean;
   /** False while the exchange is in flight, or when the agent died before it ended. */
   readonly complete: boolean;
+  /** The webhook signature check, when verification was configured for this exchange. */
+  readonly signature?: SignatureCheck;
 }
 
 interface Row {
