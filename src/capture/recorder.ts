@@ -54,7 +54,10 @@ interface Pending {
 class Recorder {
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly store: CaptureStore) {}
+  constructor(
+    private readonly store: CaptureStore,
+    private readonly onError: (err: Error) => void,
+  ) {}
 
   start(e: ExchangeStart): void {
     const max = this.store.options.maxBodyBytes;
@@ -84,7 +87,11 @@ class Recorder {
     if (!p) return;
     this.pending.delete(e.id);
     const end = endOf(p, e);
-    if (p.seq === undefined) return void this.store.writeWhole(p.head, end, p.request.take(), p.response.take());
+    if (p.seq === undefined) {
+      const request = p.request.take();
+      const response = p.response.take();
+      return this.store.soon(() => void this.store.writeWhole(p.head, end, request, response), this.onError);
+    }
     const tail: Array<[Direction, number, Buffer]> = [];
     if (p.request.buffered > 0) tail.push([REQUEST, p.request.part++, p.request.take()]);
     if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part++, p.response.take()]);
@@ -95,10 +102,12 @@ class Recorder {
     const body = new BodyBuffer(this.store.options.maxBodyBytes);
     body.add(e.body);
     const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
-    this.store.writeWhole(head, {
+    const end: CaptureEnd = {
       status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
       requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
-    }, body.take(), Buffer.alloc(0));
+    };
+    const request = body.take();
+    this.store.soon(() => void this.store.writeWhole(head, end, request, Buffer.alloc(0)), this.onError);
   }
 
   /** Drops an exchange whose recording failed. */
@@ -108,21 +117,25 @@ class Recorder {
 }
 
 /**
- * Records every exchange an agent reports into the store: a small exchange in one INSERT when it completes,
+ * Records every exchange an agent reports into the store: a small exchange in one INSERT when it completes
+ * (committed with the others that complete in the same event-loop turn, see `CaptureStore.soon`),
  * larger bodies streamed as chunk rows while they pass (never held whole in memory). A store failure never
  * touches forwarding: the exchange it hit is dropped, `onError` is told of the first failure, recording goes on.
  * Returns a function that detaches the recorder.
  */
 export function attachRecorder(events: EventEmitter<AgentEventMap>, store: CaptureStore, onError: (err: Error) => void): () => void {
-  const recorder = new Recorder(store);
   let warned = false;
+  const report = (err: Error): void => {
+    if (!warned) onError(err);
+    warned = true;
+  };
+  const recorder = new Recorder(store, report);
   const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
     try {
       fn(...args);
     } catch (err) {
       recorder.forget(idOf(args[0]));
-      if (!warned) onError(err as Error);
-      warned = true;
+      report(err as Error);
     }
   };
   const listeners: { [K in keyof AgentEventMap]?: (...args: AgentEventMap[K]) => void } = {
@@ -139,6 +152,7 @@ export function attachRecorder(events: EventEmitter<AgentEventMap>, store: Captu
   for (const [name, listener] of entries) plain.on(name, listener);
   return () => {
     for (const [name, listener] of entries) plain.off(name, listener);
+    store.flush();
   };
 }
 

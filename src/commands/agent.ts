@@ -100,7 +100,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
   attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
   agent.events.on('disconnected', (d) => {
-    if (!d.willRetry) void agent.close().then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
+    if (!d.willRetry) void agent.close().then(() => store?.close()).then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
   });
   onSignals(async () => {
     await agent.close();

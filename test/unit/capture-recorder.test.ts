@@ -37,8 +37,11 @@ function exchange(events: EventEmitter<AgentEventMap>, id: string, request: Buff
   events.emit('request', { type: 'request', id, method: 'POST', path: '/hook', status: 201, durationMs: 2, requestBytes: bytes(request), responseBytes: bytes(response), ...(extra.replayOf ? { replayOf: extra.replayOf } : {}) });
 }
 
+/** Resolves after the writes queued in this event-loop turn are committed. */
+const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 describe('recorder', () => {
-  it('records a small exchange in one row when it completes, with replayOf', () => {
+  it('records a small exchange in one row when it completes, with replayOf', async () => {
     const { store, events } = setup();
     events.emit('exchange-start', start('one'));
     events.emit('request-body', 'one', Buffer.from('{"a":'));
@@ -48,6 +51,7 @@ describe('recorder', () => {
     events.emit('response-body', 'one', Buffer.from('ok'));
     events.emit('request', { type: 'request', id: 'one', method: 'POST', path: '/hook', status: 201, durationMs: 2, requestBytes: 7, responseBytes: 2 });
     exchange(events, 'two', [Buffer.from('again')], [], { replayOf: 'one' });
+    await turnEnd();
 
     expect(findCapture(store, 'one')).toMatchObject({ status: 201, responseHeaders: ['X', 'y'], requestBytes: 7, responseBytes: 2, complete: true });
     expect(readBody(store, 'one', REQUEST).toString()).toBe('{"a":1}');
@@ -72,11 +76,38 @@ describe('recorder', () => {
     expect(readBody(store, 'big', RESPONSE).toString()).toBe('done');
   });
 
-  it('stores bodies up to the cap and marks them truncated, small and streamed alike', () => {
+  it('commits the small exchanges that end in one event-loop turn together, at the end of the turn', async () => {
+    const { store, events } = setup();
+    for (let i = 0; i < 50; i++) exchange(events, `g${i}`, [Buffer.from(`body ${i}`)], [Buffer.from('ok')]);
+    expect(listCaptures(store, 100)).toHaveLength(0);
+    await turnEnd();
+    const rows = listCaptures(store, 100);
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 50 }, (_, i) => `g${i}`));
+    expect(readBody(store, 'g49', REQUEST).toString()).toBe('body 49');
+  });
+
+  it('close() commits what is still queued', () => {
+    const root = mkdtempSync(join(tmpdir(), 'hooktunnel-rec-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const dir = join(root, 'data');
+    const writer = CaptureStore.open(dir);
+    const events = new EventEmitter<AgentEventMap>();
+    attachRecorder(events, writer, (err) => {
+      throw err;
+    });
+    exchange(events, 'late', [Buffer.from('last words')], []);
+    writer.close();
+    const reader = CaptureStore.open(dir, { readonly: true });
+    onTestFinished(() => reader.close());
+    expect(readBody(reader, 'late', REQUEST).toString()).toBe('last words');
+  });
+
+  it('stores bodies up to the cap and marks them truncated, small and streamed alike', async () => {
     const { store, events } = setup({ maxBodyBytes: 1000 });
     const big = randomBytes(300_000);
     exchange(events, 'small', [Buffer.alloc(600, 1), Buffer.alloc(600, 2)], [Buffer.alloc(10)]);
     exchange(events, 'large', [big.subarray(0, 100_000), big.subarray(100_000)], []);
+    await turnEnd();
 
     expect(findCapture(store, 'small')).toMatchObject({ requestBytes: 1200, requestTruncated: true, responseTruncated: false });
     expect(readBody(store, 'small', REQUEST).equals(Buffer.concat([Buffer.alloc(600, 1), Buffer.alloc(400, 2)]))).toBe(true);
@@ -84,22 +115,25 @@ describe('recorder', () => {
     expect(readBody(store, 'large', REQUEST).equals(big.subarray(0, 1000))).toBe(true);
   });
 
-  it('records a missed request once, as missed, with the status the sender got', () => {
+  it('records a missed request once, as missed, with the status the sender got', async () => {
     const { store, events } = setup();
     const missed = { type: 'missed' as const, id: 'm1', time: 5, tunnel: 'tun', target: 'http://localhost:3000', method: 'PUT', path: '/x', headers: ['A', 'b'], body: Buffer.from('kept'), status: 503 };
     events.emit('missed', missed);
     events.emit('missed', missed);
+    await turnEnd();
 
     expect(listCaptures(store, 10)).toHaveLength(1);
     expect(findCapture(store, 'm1')).toMatchObject({ missed: true, status: 503, error: 'agent_offline', requestBytes: 4, responseHeaders: undefined });
     expect(readBody(store, 'm1', REQUEST).toString()).toBe('kept');
   });
 
-  it('a failing store never throws into the agent: the first failure is reported once, later exchanges still try', () => {
+  it('a failing store never throws into the agent: the first failure is reported once, later exchanges still try', async () => {
     const { store, events, errors } = setup();
     store.database.exec('DROP TABLE captures');
     expect(() => exchange(events, 'x1', [Buffer.from('a')], [])).not.toThrow();
+    await turnEnd();
     expect(() => exchange(events, 'x2', [randomBytes(BUFFER_BYTES * 2)], [])).not.toThrow();
+    await turnEnd();
     expect(errors).toHaveLength(1);
     expect(errors[0]!.message).toMatch(/no such table/);
   });
