@@ -97,7 +97,7 @@ class Recorder {
     const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
     this.store.writeWhole(head, {
       status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
-      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
+      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false, signature: e.signature,
     }, body.take(), Buffer.alloc(0));
   }
 
@@ -151,5 +151,6 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
+    signature: e.signature,
   };
 }

@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from 'commander';
+import { isHooktunnelError } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
+import { loadSecrets, parseVerifySpec } from '../webhooks/secrets.js';
+import type { WebhookSecret } from '../webhooks/types.js';
+import { EXIT_USAGE, fail } from './shared.js';
+
+/** Help text of `--verify`, shared by the commands that take it. */
+export const VERIFY_HELP = 'webhook secret: provider=SECRET (github, stripe, slack, shopify, standard, twilio) or generic:<Header>[:hex|base64]=SECRET; repeatable; also HOOKTUNNEL_VERIFY and <data dir>/config.json';
+
+/** Commander parser of a repeatable `--verify`: checked at once (exit 2, the secret never echoed), kept as text. */
+export function verifyArgument(value: string, previous: string[] = []): string[] {
+  try {
+    parseVerifySpec(value);
+  } catch (err) {
+    throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
+  }
+  return [...previous, value];
+}
+
+/** Every secret for a command: its `--verify` flags, HOOKTUNNEL_VERIFY, `<data dir>/config.json`. Bad config exits 2. */
+export function commandSecrets(flags: { readonly verify?: readonly string[]; readonly dataDir?: string }): WebhookSecret[] {
+  try {
+    return loadSecrets({ flags: flags.verify, dataDir: resolveDataDir(flags.dataDir) });
+  } catch (err) {
+    fail(isHooktunnelError(err) ? err.message : String(err), EXIT_USAGE);
+  }
+}
