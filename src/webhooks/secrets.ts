@@ -40,9 +40,16 @@ export function parseVerifySpec(spec: string, source = '--verify'): WebhookSecre
   return { ...key, secret };
 }
 
+/**
+ * Where one entry of a list ends: commas or whitespace followed by the next `provider=`. A secret may therefore
+ * hold spaces or commas (GitHub secrets are free text), as long as they are not followed by something that reads
+ * as the next entry.
+ */
+const NEXT_ENTRY = /[\s,]+(?=(?:github|stripe|slack|shopify|standard|svix|twilio|generic(?::[^\s,=]*)*)=)/i;
+
 /** Parses a list of specs separated by commas or whitespace (HOOKTUNNEL_VERIFY). */
 export function parseVerifyList(text: string, source = VERIFY_ENV): WebhookSecret[] {
-  return text.split(/[\s,]+/).filter(Boolean).map((spec) => parseVerifySpec(spec, source));
+  return text.trim().split(NEXT_ENTRY).filter(Boolean).map((spec) => parseVerifySpec(spec.replace(/[\s,]+$/, ''), source));
 }
 
 /**

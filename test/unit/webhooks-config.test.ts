@@ -37,6 +37,10 @@ describe('secrets', () => {
     expect(parseVerifyList(' github=a, stripe=whsec_b\nslack=c ')).toEqual([
       { provider: 'github', secret: 'a' }, { provider: 'stripe', secret: 'whsec_b' }, { provider: 'slack', secret: 'c' },
     ]);
+    // A free-text secret keeps its spaces and commas; the next entry starts at the next provider=.
+    expect(parseVerifyList('github=It’s a secret, to everybody generic:X-Sig:base64=s2,')).toEqual([
+      { provider: 'github', secret: 'It’s a secret, to everybody' }, { provider: 'generic', header: 'X-Sig', encoding: 'base64', secret: 's2' },
+    ]);
     const d = dir();
     expect(readVerifyConfig(d)).toEqual([]);
     writeFileSync(join(d, 'config.json'), JSON.stringify({ verify: { stripe: ['whsec_old', 'whsec_new'], 'generic:X-Hook-Signature:base64': 'g' } }));
