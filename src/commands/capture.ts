@@ -20,9 +20,12 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
   return { capture: c, requestBody: readBody(store, c.id, REQUEST), responseBody: readBody(store, c.id, RESPONSE) };
 }
 
-/** The `requests --json` line: a public contract, like the agent's `--json` events (add fields, never rename). */
+/**
+ * The `requests --json` line: a public contract, like the agent's `--json` events (add fields, never rename).
+ * `signature` only when the capture has one, as on the request event.
+ */
 function summaryJson(c: Capture): string {
-  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, signature: c.signature ?? null });
+  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}) });
 }
 
 function summaryLine(c: Capture): string {

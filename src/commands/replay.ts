@@ -114,6 +114,8 @@ function resign(c: Capture, body: Buffer, secrets: readonly WebhookSecret[]): { 
  * replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
  */
 export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
+  // Bad secrets are bad input (exit 2), found before anything is opened.
+  const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);
   const c = withCapture(() => findCapture(store, id));
   const body = replayBody(flags, store, c.id, c.requestTruncated, c.requestBytes);
@@ -123,7 +125,6 @@ export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
   } catch (err) {
     fail(`capture ${c.id} has no target to replay to (${(err as Error).message}); pass --to`);
   }
-  const configured = commandSecrets(flags);
   const secrets = withSecretFor(c.requestHeaders, configured, flags.secret);
   if (flags.secret !== undefined && secrets.length === configured.length) {
     process.stderr.write(`${chalk.yellow('warning')} --secret is not used: capture ${c.id} carries no signature hooktunnel recognises\n`);

@@ -63,7 +63,9 @@ export function readVerifyConfig(dir: string): WebhookSecret[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // No file, or a data directory that is not one (the agent then warns about captures and carries on).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot read ${path}: ${(err as Error).message}`);
   }
   let config: unknown;

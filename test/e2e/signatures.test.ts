@@ -229,3 +229,30 @@ describe('verification inside the agent', () => {
     expect(received!.equals(body)).toBe(true);
   });
 });
+
+describe('command-line input', () => {
+  it('bad --verify values, unknown providers or events and a missing secret exit 2 with one line that never shows a secret', async () => {
+    const dir = dataDir();
+    const results = await Promise.all([
+      run(['3000', '--verify', 'gitub=TOPSECRET', '--data-dir', dir]),
+      run(['replay', 'abc', '--verify', 'generic:Bad Header=TOPSECRET', '--data-dir', dir]),
+      run(['3000', '--data-dir', dir], { HOOKTUNNEL_VERIFY: 'gitlab=TOPSECRET' }),
+      run(['send', 'paypal', 'x', '--to', '3000']),
+      run(['send', 'stripe', 'charge.refunded', '--to', '3000']),
+      run(['send', 'stripe', 'payment_intent.succeeded', '--to', '3000', '--data-dir', dir]),
+      run(['send', 'github', 'push', '--data-dir', dir, '--secret', 's']),
+    ]);
+    for (const r of results) {
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).not.toContain('TOPSECRET');
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+    expect(results[3]!.err).toMatch(/unknown provider "paypal"/);
+    expect(results[4]!.err).toMatch(/no sample "charge.refunded" for stripe: one of payment_intent.succeeded, checkout.session.completed/);
+    expect(results[5]!.err).toMatch(/no secret for stripe/);
+    expect(results[6]!.err).toMatch(/no tunnel remembered/);
+    const list = await run(['send', '--list']);
+    expect(list.code).toBe(0);
+    expect(list.out.trim().split('\n')).toHaveLength(SAMPLES.length);
+  });
+});
