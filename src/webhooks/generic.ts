@@ -2,6 +2,9 @@ import { hasHeader, headerValue, setHeader } from './headers.js';
 import { hmacScheme, type Scheme } from './scheme.js';
 import type { DigestEncoding } from './types.js';
 
+/** The header of a generic secret that names none (library use; the CLI always names one). */
+export const DEFAULT_GENERIC_HEADER = 'X-Signature';
+
 /** A `sha256=` label in front of the digest, as GitHub-style senders write it; kept when re-signing. */
 const LABEL = 'sha256=';
 

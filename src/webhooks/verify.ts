@@ -1,5 +1,5 @@
 import type { SignatureCheck } from '../agent/events.js';
-import { genericScheme } from './generic.js';
+import { DEFAULT_GENERIC_HEADER, genericScheme } from './generic.js';
 import { github } from './github.js';
 import { settled, type Scheme } from './scheme.js';
 import { shopify } from './shopify.js';
@@ -14,7 +14,7 @@ export const SCHEMES: readonly Scheme[] = [stripe, github, slack, shopify, stand
 
 /** The scheme of a provider by name; `generic` needs its configured secret (header and encoding). */
 export function schemeFor(provider: ProviderName, secret?: WebhookSecret): Scheme {
-  if (provider === 'generic') return genericScheme(secret?.header ?? 'X-Signature', secret?.encoding);
+  if (provider === 'generic') return genericScheme(secret?.header ?? DEFAULT_GENERIC_HEADER, secret?.encoding);
   return SCHEMES.find((s) => s.provider === provider)!;
 }
 
@@ -31,11 +31,12 @@ export interface Detected {
 export function detectSignature(headers: readonly string[], secrets: readonly WebhookSecret[]): Detected | undefined {
   const scheme = SCHEMES.find((s) => s.present(headers));
   if (scheme) return { scheme, secrets: secrets.filter((s) => s.provider === scheme.provider) };
+  const headerOf = (s: WebhookSecret): string => (s.header ?? DEFAULT_GENERIC_HEADER).toLowerCase();
   for (const secret of secrets) {
     if (secret.provider !== 'generic') continue;
-    const generic = genericScheme(secret.header!, secret.encoding);
+    const generic = genericScheme(headerOf(secret), secret.encoding);
     if (generic.present(headers)) {
-      const same = secrets.filter((s) => s.provider === 'generic' && s.header!.toLowerCase() === secret.header!.toLowerCase() && s.encoding === secret.encoding);
+      const same = secrets.filter((s) => s.provider === 'generic' && headerOf(s) === headerOf(secret) && (s.encoding ?? 'hex') === (secret.encoding ?? 'hex'));
       return { scheme: generic, secrets: same };
     }
   }
@@ -47,6 +48,14 @@ export function detectSignature(headers: readonly string[], secrets: readonly We
  * the sender may have called (Twilio signs the URL; see senderUrls). Never throws: the outcome says what was found.
  */
 export function startVerification(headers: readonly string[], options: VerifyOptions, urls: readonly string[] = []): SignatureVerifier {
+  try {
+    return start(headers, options, urls);
+  } catch {
+    return settled({ status: 'invalid', reason: Reason.Malformed });
+  }
+}
+
+function start(headers: readonly string[], options: VerifyOptions, urls: readonly string[]): SignatureVerifier {
   const detected = detectSignature(headers, options.secrets);
   if (!detected) {
     // The provider's other headers are there but its signature is not, and a secret says one was expected.
