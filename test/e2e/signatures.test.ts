@@ -13,7 +13,7 @@ import { resignCaptured, signRequest } from '../../src/webhooks/resign.js';
 import type { WebhookSecret } from '../../src/webhooks/types.js';
 import { send, splitPublicUrl, valuesOf } from '../helpers/http.js';
 import { SECRETS, accept } from '../helpers/providers.js';
-import { readBody, runCli, startTarget, startTunnel } from '../helpers/servers.js';
+import { readBody, runCli, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
 import { agentFor, dataDir, lines } from './capture-fixtures.js';
 
 type Provider = keyof typeof SECRETS;
@@ -190,6 +190,37 @@ describe('verification inside the agent', () => {
 
     expect(seen).toEqual(['/sms?To=1', '/sms']);
     expect(events.map((e) => e.signature)).toEqual([{ status: 'valid', provider: 'twilio' }, { status: 'valid', provider: 'twilio' }]);
+  });
+
+  it('checks requests that arrived while the agent was away, as of their arrival, and again when forwarded later', async () => {
+    const verify = { secrets: SECRET_LIST.filter((s) => s.provider === 'stripe' || s.provider === 'github') };
+    const target = await startTarget((req, res) => void readBody(req).then(() => res.end('ok')));
+    const relay = await startRelay({ offline: { waitMs: 0 } });
+    const first = await startAgent(relay, target.url, { verify });
+    const { base, prefix } = splitPublicUrl(first.publicUrl);
+    await first.close();
+    const stripe = findSample('stripe', 'payment_intent.succeeded')!.build(Date.now());
+    const good = signRequest({ url: '', headers: stripe.headers, body: stripe.body }, { provider: 'stripe', secret: SECRETS.stripe });
+    const github = findSample('github', 'push')!.build(Date.now());
+    const bad = signRequest({ url: '', headers: github.headers, body: github.body }, { provider: 'github', secret: 'not the secret' });
+    const raw = (headers: string[], body: Buffer): string[] => ['Host', new URL(base).host, ...headers, 'Content-Length', String(body.length)];
+    expect((await send(base, `${prefix}/stripe`, { method: 'POST', headers: raw(good.headers, stripe.body), body: stripe.body })).status).toBe(503);
+    expect((await send(base, `${prefix}/github`, { method: 'POST', headers: raw(bad.headers, github.body), body: github.body })).status).toBe(503);
+
+    const second = await startAgent(relay, target.url, { subdomain: first.tunnelId, secret: first.secret, verify, forwardMissed: true });
+    const missed: Array<{ path: string; signature: unknown }> = [];
+    const forwarded: RequestEvent[] = [];
+    second.events.on('missed', (e) => missed.push({ path: e.path, signature: e.signature }));
+    await new Promise<void>((resolve) => second.events.on('request', (e) => forwarded.push(e) === 2 && resolve()));
+
+    expect(missed).toEqual([
+      { path: '/stripe', signature: { status: 'valid', provider: 'stripe' } },
+      { path: '/github', signature: { status: 'invalid', provider: 'github', reason: 'mismatch' } },
+    ]);
+    expect(forwarded.map((e) => [e.path, e.signature])).toEqual([
+      ['/stripe', { status: 'valid', provider: 'stripe' }],
+      ['/github', { status: 'invalid', provider: 'github', reason: 'mismatch' }],
+    ]);
   });
 
   it('checks a large chunked body incrementally as it streams, and forwards it byte for byte', async () => {
