@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { defineAgentCommand } from './commands/agent.js';
 import { captureCommands } from './commands/capture.js';
 import { relayCommand } from './commands/relay.js';
+import { sendCommand } from './commands/send.js';
 import { EXIT_USAGE, fail } from './commands/shared.js';
 import { isHooktunnelError } from './errors.js';
 
@@ -19,6 +20,7 @@ function buildProgram(): Command {
   defineAgentCommand(program);
   program.addCommand(relayCommand().exitOverride());
   for (const command of captureCommands(VERSION)) program.addCommand(command.exitOverride());
+  program.addCommand(sendCommand().exitOverride());
   return program;
 }
 

@@ -2,7 +2,7 @@
 export { createRelay, type RelayHandle, type RelayOptions, type RelayStats } from './relay/server.js';
 export { connectAgent, type AgentHandle, type AgentOptions } from './agent/connect.js';
 export { parseTarget, type Target } from './agent/target.js';
-export type { AgentEventMap, ReadyEvent, RequestEvent, ExchangeStart, ExchangeResponse } from './agent/events.js';
+export type { AgentEventMap, ReadyEvent, RequestEvent, ExchangeStart, ExchangeResponse, MissedEvent, SignatureCheck } from './agent/events.js';
 export { ErrorCode, HooktunnelError, isHooktunnelError, statusForCode } from './errors.js';
 export { PROTOCOL_VERSION } from './protocol/index.js';
 export { CaptureStore, openCaptureStore, STORE_DEFAULTS, type StoreOptions } from './capture/store.js';
@@ -12,3 +12,8 @@ export { attachRecorder } from './capture/recorder.js';
 export { toHar, type CaptureWithBodies } from './capture/har.js';
 export { toCurl, shellQuote } from './capture/curl.js';
 export { replayRequest, replayEvents, type ReplayRequest } from './agent/replay.js';
+export {
+  startVerification, verifySignature, detectSignature, resignRequest, resignCaptured, signRequest, withSecretFor, senderUrls, capturedPublicUrl,
+  loadSecrets, parseVerifySpec, parseVerifyList, readVerifyConfig, SAMPLES, findSample, PROVIDERS, Reason, DEFAULT_TOLERANCE_SECONDS, VERIFY_ENV,
+  type WebhookSecret, type VerifyOptions, type SignatureVerifier, type ProviderName, type Resigned, type CapturedRequest, type Sample,
+} from './webhooks/index.js';

@@ -11,7 +11,11 @@ import {
   decodeRequestHead,
   encodeReset,
   type RelayControl,
+  type RequestHead,
 } from '../protocol/index.js';
+import { senderUrls } from '../webhooks/url.js';
+import { startVerification, verifySignature } from '../webhooks/verify.js';
+import type { SignatureVerifier, VerifyOptions } from '../webhooks/types.js';
 import type { AgentEventMap, RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
@@ -58,6 +62,11 @@ export interface AgentOptions {
   readonly allowIps?: readonly string[];
   /** Extra CA certificates (PEM) to trust for a `wss://` / `https://` relay. */
   readonly ca?: string | Buffer;
+  /**
+   * Check webhook signatures with these secrets: every `request` (and `missed`) event then carries `signature`.
+   * Checked on the bytes as received, while they pass; forwarding is never changed or held up by it.
+   */
+  readonly verify?: VerifyOptions;
 }
 
 /** A connected agent. */
@@ -242,6 +251,7 @@ class Agent implements ExchangeHost {
       this.events.emit('missed', {
         type: 'missed', id: head.id, time: head.arrivedAt, tunnel: this.welcome?.tunnel ?? '', target: this.target.display,
         method: head.method, path: head.path, headers, body, status: head.status,
+        ...(this.options.verify ? { signature: verifySignature(head.headers, body, { ...this.options.verify, now: () => head.arrivedAt }, this.senderUrls(head)) } : {}),
       });
       if (this.options.forwardMissed) {
         this.missedChain = this.missedChain.then(async () => void (await forwardDetached(this, newExchangeId(), head, body, head.id)));
@@ -277,6 +287,20 @@ class Agent implements ExchangeHost {
 
   finished(_ex: AgentExchange, event: RequestEvent): void {
     this.events.emit('request', event);
+  }
+
+  verifier(head: RequestHead): SignatureVerifier | undefined {
+    const verify = this.options.verify;
+    return verify ? startVerification(head.headers, verify, this.senderUrls(head)) : undefined;
+  }
+
+  /** The URLs the sender of `head` may have called: Twilio signs the public URL, never the local one. */
+  private senderUrls(head: RequestHead): string[] {
+    try {
+      return this.welcome ? senderUrls(this.welcome.url, head.path, head.host || undefined) : [];
+    } catch {
+      return [];
+    }
   }
 
   async close(): Promise<void> {

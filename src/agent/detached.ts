@@ -27,6 +27,7 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
       requestBody: (e, chunk) => host.requestBody(e, chunk),
       responded: (e, status, headers) => host.responded(e, status, headers),
       responseBody: (e, chunk) => host.responseBody(e, chunk),
+      verifier: host.verifier ? (h) => host.verifier!(h) : undefined,
       finished(e, event) {
         host.finished(e, event);
         resolve(event);

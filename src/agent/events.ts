@@ -67,6 +67,8 @@ export interface MissedEvent {
   readonly body: Buffer;
   /** The status the sender got from the relay. */
   readonly status: number;
+  /** Present when signature verification is configured: the result, as of the time the request arrived. */
+  readonly signature?: SignatureCheck;
 }
 
 /** Requests the relay had to drop while the agent was away (its offline limits were full). */

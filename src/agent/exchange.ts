@@ -17,6 +17,7 @@ import {
   type Frame,
   type RequestHead,
 } from '../protocol/index.js';
+import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
 import { classifyForwardError, type ForwardHandler, type Forwarder } from './forward.js';
 
@@ -32,6 +33,11 @@ export interface ExchangeHost {
   responded(ex: AgentExchange, status: number, headers: readonly string[]): void;
   responseBody(ex: AgentExchange, chunk: Buffer): void;
   finished(ex: AgentExchange, event: RequestEvent): void;
+  /**
+   * A signature check for this request (webhook verification), fed the request body as it passes; its outcome
+   * goes on the request event. Undefined when verification is not configured.
+   */
+  verifier?(head: RequestHead): SignatureVerifier | undefined;
 }
 
 function latin1(raw: Buffer[]): string[] {
@@ -63,6 +69,7 @@ export class AgentExchange implements ForwardHandler {
   private ended = false;
   private method = '';
   private path = '';
+  private check: SignatureVerifier | undefined;
 
   constructor(
     readonly id: string,
@@ -78,6 +85,8 @@ export class AgentExchange implements ForwardHandler {
   open(head: RequestHead, inline: Buffer, fin: boolean): void {
     this.method = head.method;
     this.path = head.path;
+    // Created before the first body byte is counted; it sees the headers and bytes exactly as the relay sent them.
+    this.check = this.host.verifier?.(head);
     const headers = this.host.preserveHost ? [...head.headers] : rewriteHost(head.headers, this.host.forwarder.target.host);
     this.host.started(this, head.method, head.path, headers);
     let body: Buffer | Readable | null = null;
@@ -88,6 +97,7 @@ export class AgentExchange implements ForwardHandler {
       body = this.body;
     }
     if (inline.length > 0) this.countRequest(inline);
+    if (fin) this.check?.end();
     if (!fin && inline.length > 0) this.body!.push(inline);
     this.host.forwarder.forward({ method: head.method, path: head.path, headers, body }, this);
   }
@@ -116,6 +126,7 @@ export class AgentExchange implements ForwardHandler {
 
   private countRequest(chunk: Buffer): void {
     this.requestBytes += chunk.length;
+    this.check?.update(chunk);
     this.host.requestBody(this, chunk);
   }
 
@@ -131,7 +142,10 @@ export class AgentExchange implements ForwardHandler {
         this.pendingRead += chunk.length;
       }
     }
-    if (fin) this.body.push(null);
+    if (fin) {
+      this.check?.end();
+      this.body.push(null);
+    }
   }
 
   private onBodyRead(): void {
@@ -221,6 +235,7 @@ export class AgentExchange implements ForwardHandler {
       responseBytes: this.responseBytes,
       ...(error ? { error, message } : {}),
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
+      ...(this.check ? { signature: this.check.result() } : {}),
     };
     this.host.finished(this, event);
   }

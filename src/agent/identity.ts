@@ -6,6 +6,10 @@ import { ensurePrivateDir } from '../paths.js';
 export interface Identity {
   readonly tunnel: string;
   readonly secret: string;
+  /** The public URL the relay advertised last time (`hooktunnel send --tunnel` sends there). */
+  readonly url?: string;
+  /** When it was last saved, ms since the epoch. */
+  readonly savedAt?: number;
 }
 
 const FILE = 'tunnels.json';
@@ -34,6 +38,16 @@ export class IdentityFile {
     const path = join(this.dir, FILE);
     writeFileSync(`${path}.tmp`, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
+  }
+
+  /**
+   * The remembered public URL of tunnel `id`, or without `id` of the tunnel saved most recently (the agent that
+   * started last). Undefined when none is remembered.
+   */
+  publicUrl(id?: string): string | undefined {
+    const known = Object.values(this.readAll()).filter((i) => typeof i?.url === 'string' && (id === undefined || i.tunnel === id));
+    known.sort((a, b) => (b.savedAt ?? 0) - (a.savedAt ?? 0));
+    return known[0]?.url;
   }
 
   private readAll(): Record<string, Identity> {

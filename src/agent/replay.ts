@@ -6,6 +6,9 @@ import type { AgentEventMap, RequestEvent } from './events.js';
 import type { ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
 import type { Target } from './target.js';
+import type { VerifyOptions } from '../webhooks/types.js';
+import { senderUrls } from '../webhooks/url.js';
+import { startVerification } from '../webhooks/verify.js';
 
 /** A request to send again. */
 export interface ReplayRequest {
@@ -26,7 +29,16 @@ export async function replayRequest(
   events: EventEmitter<AgentEventMap>,
   target: Target,
   req: ReplayRequest,
-  options: { readonly replayOf: string; readonly tunnel: string; readonly timeoutMs?: number; readonly preserveHost?: boolean },
+  options: {
+    readonly replayOf: string;
+    readonly tunnel: string;
+    readonly timeoutMs?: number;
+    readonly preserveHost?: boolean;
+    /** Check the replayed request's signature too (its outcome goes on the event and the capture). */
+    readonly verify?: VerifyOptions;
+    /** The tunnel's public URL the request was signed for (Twilio signs the URL). */
+    readonly publicUrl?: string;
+  },
 ): Promise<RequestEvent> {
   const forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs, connections: 1 });
   const host: ExchangeHost = {
@@ -40,6 +52,9 @@ export async function replayRequest(
     responded: (ex, status, headers) => events.emit('exchange-response', { id: ex.id, status, headers }),
     responseBody: (ex, chunk) => events.emit('response-body', ex.id, chunk),
     finished: (_ex, event) => events.emit('request', event),
+    verifier: options.verify
+      ? (head) => startVerification(head.headers, options.verify!, options.publicUrl ? senderUrls(options.publicUrl, head.path) : [])
+      : undefined,
   };
   const headers = stripHopByHop(req.headers).filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length');
   try {

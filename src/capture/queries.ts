@@ -34,11 +34,23 @@ interface Row {
   seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
+  signature: string | null;
 }
 
-/** Every column but the bodies: listings never load body bytes. */
-const HEAD = `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
-  req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete`;
+/** Every column but the bodies: listings never load body bytes. A format-1 store (read-only, not migrated) has no signature. */
+function head(store: CaptureStore): string {
+  return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
+  req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'}`;
+}
+
+function parseSignature(text: string | null): SignatureCheck | undefined {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as SignatureCheck;
+  } catch {
+    return undefined;
+  }
+}
 
 function toCapture(r: Row): Capture {
   return {
@@ -48,19 +60,20 @@ function toCapture(r: Row): Capture {
     error: r.error ?? undefined, message: r.message ?? undefined, durationMs: r.duration_ms,
     requestBytes: r.req_bytes, responseBytes: r.res_bytes, requestTruncated: r.req_truncated === 1, responseTruncated: r.res_truncated === 1,
     replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1,
+    ...(r.signature !== null ? { signature: parseSignature(r.signature) } : {}),
   };
 }
 
 /** The newest `limit` captures by arrival time, returned oldest first. */
 export function listCaptures(store: CaptureStore, limit: number): Capture[] {
-  const rows = store.database.prepare(`SELECT ${HEAD} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
+  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
   return rows.reverse().map(toCapture);
 }
 
 /** Every capture, oldest first, or those with the given ids (each a unique prefix) in the order given. */
 export function selectCaptures(store: CaptureStore, ids: readonly string[]): Capture[] {
   if (ids.length > 0) return ids.map((id) => findCapture(store, id));
-  return (store.database.prepare(`SELECT ${HEAD} FROM captures ORDER BY time, seq`).all() as Row[]).map(toCapture);
+  return (store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time, seq`).all() as Row[]).map(toCapture);
 }
 
 /**
@@ -70,7 +83,7 @@ export function selectCaptures(store: CaptureStore, ids: readonly string[]): Cap
 export function findCapture(store: CaptureStore, idOrPrefix: string): Capture {
   if (!/^[a-z0-9]{1,64}$/.test(idOrPrefix)) throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is not a capture id (ids are lower-case letters and digits)`);
   // Ids are [a-z0-9] and '{' sorts right after 'z': the range is exactly the ids with this prefix, on the index.
-  const rows = store.database.prepare(`SELECT ${HEAD} FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 6`).all(idOrPrefix, idOrPrefix) as Row[];
+  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 6`).all(idOrPrefix, idOrPrefix) as Row[];
   const exact = rows.find((r) => r.id === idOrPrefix);
   if (exact) return toCapture(exact);
   if (rows.length === 0) throw new HooktunnelError(ErrorCode.InvalidArgument, `no capture with an id starting with "${idOrPrefix}" (see \`hooktunnel requests\`)`);

@@ -104,7 +104,7 @@ class Recorder {
     const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
     const end: CaptureEnd = {
       status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
-      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false,
+      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false, signature: e.signature,
     };
     const request = body.take();
     this.store.soon(() => void this.store.writeWhole(head, end, request, Buffer.alloc(0)), this.onError);
@@ -165,5 +165,6 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
+    signature: e.signature,
   };
 }

@@ -1,13 +1,22 @@
+import type { SignatureCheck } from '../agent/events.js';
+
 /**
- * Format of the store, kept in `PRAGMA user_version`. A store written in another format is refused with a clear
- * message rather than read wrongly.
+ * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
+ * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
+ * is when opened read-only. 1: the first format. 2: `signature` (issue 7).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  2: 'ALTER TABLE captures ADD COLUMN signature TEXT;',
+};
 
 /**
  * The store's tables. One row per exchange; a small exchange's bodies sit inline in its row, so recording it is
  * one INSERT and one commit. Larger bodies are rows of `bodies`, written as they arrive. Headers are JSON flat
- * lists `[name, value, …]` in wire order. `seq` is the recording order: retention removes the lowest.
+ * lists `[name, value, …]` in wire order. `seq` is the recording order: retention removes the lowest. `signature` is
+ * the JSON of a SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -33,7 +42,8 @@ CREATE TABLE IF NOT EXISTS captures (
   missed        INTEGER NOT NULL DEFAULT 0,
   complete      INTEGER NOT NULL DEFAULT 0,
   req_body      BLOB,
-  res_body      BLOB
+  res_body      BLOB,
+  signature     TEXT
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,
@@ -82,4 +92,6 @@ export interface CaptureEnd {
   readonly responseBytes: number;
   readonly requestTruncated: boolean;
   readonly responseTruncated: boolean;
+  /** The webhook signature check, when verification was configured (stored as JSON). */
+  readonly signature?: SignatureCheck;
 }

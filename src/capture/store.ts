@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { Retention, type RetentionLimits } from './retention.js';
-import { SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+import { MIGRATIONS, SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
 /** Retention and size options of the store. */
 export interface StoreOptions {
@@ -24,7 +24,7 @@ export const STORE_DEFAULTS = { retain: 1000, retainBytes: 512 * 1024 * 1024, ma
 /** File name of the database inside the data directory. */
 export const DB_FILE = 'captures.db';
 
-const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body';
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature';
 
 /** The INSERT's positional values, in COLUMNS order. */
 function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
@@ -32,8 +32,12 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
     h.id, h.time, h.tunnel, h.target, h.method, h.path, JSON.stringify(h.headers),
     e?.status ?? 0, e?.responseHeaders ? JSON.stringify(e.responseHeaders) : null, e?.error ?? null, e?.message ?? null, e?.durationMs ?? 0,
     e?.requestBytes ?? 0, e?.responseBytes ?? 0, e?.requestTruncated ? 1 : 0, e?.responseTruncated ? 1 : 0,
-    stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null,
+    stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e),
   ];
+}
+
+function signatureJson(e: CaptureEnd | undefined): string | null {
+  return e?.signature ? JSON.stringify(e.signature) : null;
 }
 
 /**
@@ -43,6 +47,8 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
  */
 export class CaptureStore {
   readonly options: typeof STORE_DEFAULTS;
+  /** The store's format (SCHEMA_VERSION, or older for a store opened read-only that was never migrated). */
+  readonly format: number;
   private readonly retention: Retention | undefined;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly appendTx: (seq: number, direction: Direction, part: number, data: Buffer) => void;
@@ -54,7 +60,9 @@ export class CaptureStore {
   private constructor(
     private readonly db: Database.Database,
     options: StoreOptions,
+    format: number,
   ) {
+    this.format = format;
     this.options = { ...STORE_DEFAULTS, ...definedOnly(options) };
     this.stmt = prepare(db, options.readonly === true);
     this.retention = options.readonly ? undefined : new Retention(db, this.options as RetentionLimits);
@@ -65,7 +73,7 @@ export class CaptureStore {
     this.finishTx = db.transaction((seq, end, stored, tail) => {
       for (const [direction, part, data] of tail) this.stmt.chunk!.run(seq, direction, part, data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
-        end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, seq);
+        end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end), seq);
     });
   }
 
@@ -82,9 +90,9 @@ export class CaptureStore {
       try {
         db.pragma('busy_timeout = 5000');
         if (!readonly) setUp(db);
-        checkVersion(db, dir);
+        const format = checkVersion(db, dir, readonly);
         chmodOwn([path, `${path}-wal`, `${path}-shm`]);
-        return new CaptureStore(db, options);
+        return new CaptureStore(db, options, format);
       } catch (err) {
         db.close();
         throw err;
@@ -193,11 +201,14 @@ function prepare(db: Database.Database, readonly: boolean) {
     chunk: db.prepare('INSERT INTO bodies (capture_seq, direction, part, data) VALUES (?, ?, ?, ?)'),
     grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
-      req_truncated = ?, res_truncated = ?, stored_bytes = ?, complete = 1 WHERE seq = ?`),
+      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, complete = 1 WHERE seq = ?`),
   };
 }
 
-/** WAL, synchronous=NORMAL (a commit survives a process crash; only a power loss may lose the last ones), tables. */
+/**
+ * WAL, synchronous=NORMAL (a commit survives a process crash; only a power loss may lose the last ones), tables;
+ * a store in an older format is migrated in the same transaction.
+ */
 function setUp(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -206,15 +217,21 @@ function setUp(db: Database.Database): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'captures'").get() as { n: number };
-    if (version !== 0 || empty.n > 0) return;
-    db.exec(SCHEMA);
+    if (version === 0 && empty.n === 0) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return;
+    }
+    if (version < 1 || version >= SCHEMA_VERSION) return;
+    for (let next = version + 1; next <= SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
-function checkVersion(db: Database.Database, dir: string): void {
+/** The store's format; throws for a format this version cannot read (newer, or older and not migrated for writing). */
+function checkVersion(db: Database.Database, dir: string, readonly: boolean): number {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === SCHEMA_VERSION) return;
+  if (version === SCHEMA_VERSION || (readonly && version >= 1 && version < SCHEMA_VERSION)) return version;
   throw new HooktunnelError(
     ErrorCode.InvalidArgument,
     `the capture store in ${dir} has format ${version}, this hooktunnel reads format ${SCHEMA_VERSION}: move ${DB_FILE} away to start a new one`,

@@ -12,6 +12,7 @@ import { createRelay, type RelayHandle } from '../relay/server.js';
 import { batchedLines } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
 import { EXIT_FAILURE, EXIT_USAGE, collect, fail, intOption, onSignals } from './shared.js';
+import { VERIFY_HELP, commandSecrets, verifyArgument } from './secrets.js';
 
 /** Port the embedded relay tries first, so the local URL stays the same between runs; any free port otherwise. */
 const EMBEDDED_RELAY_PORT = 7071;
@@ -32,6 +33,7 @@ interface AgentCliOptions {
   captureMaxBody: number;
   retain: number;
   retainBytes: number;
+  verify?: string[];
 }
 
 function targetArgument(value: string): Target {
@@ -67,6 +69,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   } catch (err) {
     fail(`cannot read --ca ${opts.ca}: ${(err as Error).message}`, EXIT_USAGE);
   }
+  const secrets = commandSecrets(opts);
   let embedded: RelayHandle | undefined;
   let relayUrl = opts.relay;
   if (!relayUrl) {
@@ -78,6 +81,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   const options: AgentOptions = {
     relay: relayUrl, target, subdomain: opts.subdomain, hostHeader: opts.hostHeader, timeoutMs: opts.timeout * 1000,
     forwardMissed: opts.forwardMissed, token: opts.token, auth: opts.auth, allowIps: opts.allowIp, ca,
+    verify: secrets.length > 0 ? { secrets } : undefined,
   };
   let agent: AgentHandle;
   try {
@@ -87,7 +91,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     fail(isHooktunnelError(err) ? err.message : String(err));
   }
   try {
-    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret });
+    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret, url: agent.publicUrl, savedAt: Date.now() });
   } catch (err) {
     process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
   }
@@ -99,6 +103,11 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   }
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
   attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
+  if (secrets.length > 0) {
+    // Provider names only: secrets are never printed.
+    const providers = [...new Set(secrets.map((s) => s.provider))].join(', ');
+    process.stderr.write(`${chalk.gray(`  verifying webhook signatures: ${providers}`)}\n`);
+  }
   agent.events.on('disconnected', (d) => {
     if (!d.willRetry) void agent.close().then(() => store?.close()).then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
   });
@@ -134,6 +143,7 @@ export function defineAgentCommand(program: Command): Command {
     .option('--ca <file>', 'trust this CA certificate (PEM) for an https:// relay with a private CA')
     .option('--data-dir <dir>', 'where captures and tunnel ids are kept (default: HOOKTUNNEL_HOME, else the platform data directory)')
     .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
+    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
     .option('--no-capture', 'do not record exchanges in the capture store')
     .addOption(new Option('--capture-max-body <bytes>', 'store at most this much of each body (the rest is marked truncated)').argParser(intOption('--capture-max-body', 0, 2 ** 40)).default(STORE_DEFAULTS.maxBodyBytes))
     .addOption(new Option('--retain <count>', 'keep the newest this many captures').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))

@@ -10,7 +10,9 @@ import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { resolveDataDir } from '../paths.js';
 import { exchangeText } from '../ui/exchange-text.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
+import { signatureMark } from '../ui/printers.js';
 import { headerArgument, runReplay, targetArgument, type ReplayFlags } from './replay.js';
+import { VERIFY_HELP, verifyArgument } from './secrets.js';
 import { intOption } from './shared.js';
 import { openStore, withCapture, type StoreFlags } from './store-access.js';
 
@@ -18,15 +20,19 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
   return { capture: c, requestBody: readBody(store, c.id, REQUEST), responseBody: readBody(store, c.id, RESPONSE) };
 }
 
-/** The `requests --json` line: a public contract, like the agent's `--json` events (add fields, never rename). */
+/**
+ * The `requests --json` line: a public contract, like the agent's `--json` events (add fields, never rename).
+ * `signature` only when the capture has one, as on the request event.
+ */
 function summaryJson(c: Capture): string {
-  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null });
+  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}) });
 }
 
 function summaryLine(c: Capture): string {
   const failed = c.error !== undefined && !c.responseHeaders;
   const status = failed ? chalk.red(String(c.status || '---')) : c.status >= 400 ? chalk.yellow(String(c.status)) : chalk.green(String(c.status || '...'));
   const marks = [
+    c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.missed ? chalk.magenta('missed') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
@@ -41,6 +47,7 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
   return `${JSON.stringify({
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
+    signature: c.signature ?? null,
     request: { method: c.method, path: c.path, headers: pairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: pairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
@@ -96,6 +103,9 @@ export function captureCommands(version: string): Command[] {
     .option('--header <header>', "set a header, 'Name: value' ('Name:' removes it); repeatable", headerArgument)
     .option('--body <file>', 'replace the body with this file (- for standard input)')
     .option('--json', 'print the {"type":"request",…} event instead of a line')
+    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
+    .option('--secret <secret>', 'the secret of the provider that signed the captured request (to re-sign it)')
+    .option('--no-resign', 'send the captured signature headers untouched (default: re-sign when the secret is known)')
     .addOption(dataDir())
     .action((id: string, opts: ReplayFlags) => runReplay(id, opts));
   const exportCmd = new Command('export')

@@ -4,7 +4,7 @@ import chalk from 'chalk';
 import { InvalidArgumentError } from 'commander';
 import { replayEvents, replayRequest } from '../agent/replay.js';
 import { parseTarget, type Target } from '../agent/target.js';
-import { findCapture, readBody } from '../capture/queries.js';
+import { findCapture, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
@@ -12,7 +12,11 @@ import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { formatBytes } from '../ui/format.js';
 import { formatRequestLine, jsonLine } from '../ui/printers.js';
+import { resignCaptured, withSecretFor } from '../webhooks/resign.js';
+import { capturedPublicUrl } from '../webhooks/url.js';
+import type { WebhookSecret } from '../webhooks/types.js';
 import { EXIT_FAILURE, EXIT_USAGE, fail } from './shared.js';
+import { commandSecrets } from './secrets.js';
 import { openStore, withCapture, type StoreFlags } from './store-access.js';
 
 /** Options of `hooktunnel replay`. */
@@ -21,6 +25,11 @@ export interface ReplayFlags extends StoreFlags {
   readonly header?: string[];
   readonly body?: string;
   readonly json?: boolean;
+  readonly verify?: string[];
+  /** The secret of whatever provider signed the captured request. */
+  readonly secret?: string;
+  /** False with `--no-resign`: the captured headers are sent untouched. */
+  readonly resign?: boolean;
 }
 
 /**
@@ -91,11 +100,22 @@ function replayBody(flags: ReplayFlags, store: CaptureStore, id: string, truncat
   return body;
 }
 
+/** Re-signs the captured request when its provider and a secret are known, and says what it did on stderr. */
+function resign(c: Capture, body: Buffer, secrets: readonly WebhookSecret[]): { path: string; headers: string[] } {
+  const r = resignCaptured(c, body, secrets);
+  const timestamped = r.provider === 'stripe' || r.provider === 'slack' || r.provider === 'standard';
+  if (r.resigned) process.stderr.write(`${chalk.gray(`re-signed for ${r.provider}${timestamped ? ' with a fresh timestamp' : ''} (--no-resign sends the captured signature)`)}\n`);
+  else if (r.provider) process.stderr.write(`${chalk.yellow('warning')} the ${r.provider} signature is sent as captured: no secret for it (pass --secret, --verify ${r.provider}=…, or set HOOKTUNNEL_VERIFY)\n`);
+  return r;
+}
+
 /**
  * `hooktunnel replay <id>`: sends the captured request again through the agent's forwarding code, records the
  * replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
  */
 export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
+  // Bad secrets are bad input (exit 2), found before anything is opened.
+  const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);
   const c = withCapture(() => findCapture(store, id));
   const body = replayBody(flags, store, c.id, c.requestTruncated, c.requestBytes);
@@ -105,14 +125,23 @@ export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
   } catch (err) {
     fail(`capture ${c.id} has no target to replay to (${(err as Error).message}); pass --to`);
   }
-  const headers = applyHeaderOverrides(c.requestHeaders, flags.header ?? []);
+  const secrets = withSecretFor(c.requestHeaders, configured, flags.secret);
+  if (flags.secret !== undefined && secrets.length === configured.length) {
+    process.stderr.write(`${chalk.yellow('warning')} --secret is not used: capture ${c.id} carries no signature hooktunnel recognises\n`);
+  }
+  const signed = flags.resign === false ? { path: c.path, headers: [...c.requestHeaders] } : resign(c, body, secrets);
+  // Explicit --header values come last, so a signature header given by hand wins over the re-signed one.
+  const headers = applyHeaderOverrides(signed.headers, flags.header ?? []);
   const events = replayEvents();
   let answered = false;
   events.on('exchange-response', () => (answered = true));
   if (writable) attachRecorder(events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} the replay was not captured: ${err.message}\n`));
   // A Host given with --header is sent as given; otherwise the target's, as the agent does.
   const preserveHost = (flags.header ?? []).some((h) => /^host\s*:\s*\S/i.test(h));
-  const event = await replayRequest(events, target, { method: c.method, path: c.path, headers, body }, { replayOf: c.id, tunnel: c.tunnel, preserveHost });
+  const event = await replayRequest(events, target, { method: c.method, path: signed.path, headers, body }, {
+    replayOf: c.id, tunnel: c.tunnel, preserveHost,
+    verify: secrets.length > 0 ? { secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
+  });
   store.close();
   process.stdout.write(flags.json ? jsonLine(event) : `${formatRequestLine(event)}\n`);
   if (!answered) {

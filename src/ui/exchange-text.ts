@@ -1,12 +1,16 @@
 import chalk from 'chalk';
 import type { Capture } from '../capture/queries.js';
 import { previewBody } from './body-preview.js';
-import { formatBytes, formatDuration, sanitize } from './format.js';
+import { describeSignature, formatBytes, formatDuration, sanitize } from './format.js';
 
 function headerLines(raw: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) out.push(`${chalk.cyan(sanitize(raw[i]!))}: ${sanitize(raw[i + 1]!)}`);
   return out;
+}
+
+function signatureColour(status: string): (text: string) => string {
+  return status === 'valid' ? chalk.green : status === 'invalid' ? chalk.red : chalk.gray;
 }
 
 /** The whole exchange as `hooktunnel show` prints it: request line, headers, body; response status, headers, body. */
@@ -17,6 +21,7 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
       (c.missed ? chalk.magenta('  missed while offline') : '') +
       (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
     `${chalk.gray('tunnel')} ${sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}`,
+    ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
     '',
     chalk.bold(`${sanitize(c.method)} ${sanitize(c.path)}`),
     ...headerLines(c.requestHeaders),

@@ -30,3 +30,8 @@ export function sanitize(text: string): string {
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
+
+/** A signature check in a few words: `valid stripe`, `invalid github: mismatch`, `unsigned`. */
+export function describeSignature(check: { status: string; provider?: string; reason?: string }): string {
+  return [check.status, check.provider].filter(Boolean).join(' ') + (check.reason ? `: ${check.reason}` : '');
+}

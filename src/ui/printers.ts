@@ -1,5 +1,5 @@
 import chalk, { type ChalkInstance } from 'chalk';
-import type { ReadyEvent, RequestEvent } from '../agent/events.js';
+import type { ReadyEvent, RequestEvent, SignatureCheck } from '../agent/events.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from './format.js';
 
 /** Where printers write: a stream-like sink, so tests can capture lines. */
@@ -15,11 +15,18 @@ function statusColour(c: ChalkInstance, status: number, error?: string): ChalkIn
   return c.green;
 }
 
-/** One readable line per exchange: `12:00:01  POST /hooks  200  3.1 ms  1.2 KB -> 17 B`. */
+/** The short signature mark of a line: `✓ stripe`, `✗ github mismatch`, `unsigned`. Plain text from strangers is sanitised. */
+export function signatureMark(check: SignatureCheck, c: ChalkInstance = chalk): string {
+  if (check.status === 'valid') return c.green(`✓ ${sanitize(check.provider ?? '')}`);
+  if (check.status === 'unsigned') return c.gray('unsigned');
+  return c.red(`✗ ${sanitize(check.provider ?? '')} ${sanitize(check.reason ?? '')}`.trimEnd());
+}
+
+/** One readable line per exchange: `12:00:01  POST /hooks  200  3.1 ms  1.2 KB -> 17 B  ✓ stripe`. */
 export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): string {
   const status = statusColour(c, e.status, e.error)(String(e.status || '---'));
   const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
-  const replay = e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : '';
+  const replay = `${e.signature ? `  ${signatureMark(e.signature, c)}` : ''}${e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : ''}`;
   const tail = `${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }

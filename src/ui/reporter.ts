@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import chalk from 'chalk';
 import type { AgentEventMap, ReadyEvent } from '../agent/events.js';
 import { formatDuration, formatClock, sanitize } from './format.js';
-import { formatReady, formatRequestLine, jsonLine, type LineSink } from './printers.js';
+import { formatReady, formatRequestLine, jsonLine, signatureMark, type LineSink } from './printers.js';
 
 /** Where a reporter writes: `out` gets the lines a script may read, `err` the human notices. */
 export interface ReporterSinks {
@@ -20,14 +20,17 @@ export function attachReporter(events: EventEmitter<AgentEventMap>, ready: Ready
     out.write(jsonLine(ready));
     events.on('request', (e) => out.write(jsonLine(e)));
     events.on('state', (e) => out.write(`${JSON.stringify(e)}\n`));
-    events.on('missed', (e) => out.write(`${JSON.stringify({ type: 'missed', id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, requestBytes: e.body.length })}\n`));
+    events.on('missed', (e) => {
+      const line = { type: 'missed', id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, requestBytes: e.body.length, ...(e.signature ? { signature: e.signature } : {}) };
+      out.write(`${JSON.stringify(line)}\n`);
+    });
     events.on('dropped', (e) => out.write(`${JSON.stringify(e)}\n`));
     return;
   }
   out.write(`${formatReady(ready, options.embedded)}\n`);
   events.on('request', (e) => out.write(`${formatRequestLine(e)}\n`));
   events.on('missed', (e) =>
-    out.write(`${chalk.gray(formatClock(e.time))}  ${chalk.magenta('MISSED')} ${chalk.bold(sanitize(e.method))} ${sanitize(e.path)}  arrived while offline; the sender got ${e.status}\n`),
+    out.write(`${chalk.gray(formatClock(e.time))}  ${chalk.magenta('MISSED')} ${chalk.bold(sanitize(e.method))} ${sanitize(e.path)}  arrived while offline; the sender got ${e.status}${e.signature ? `  ${signatureMark(e.signature)}` : ''}\n`),
   );
   events.on('dropped', (e) => err.write(`${chalk.red('lost')} ${e.count} request(s) arrived while offline and did not fit in the relay's queue\n`));
   events.on('state', (e) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { findCapture, listCaptures, readBody, selectCaptures } from '../../src/capture/queries.js';
-import { REQUEST, RESPONSE, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
+import { REQUEST, RESPONSE, SCHEMA, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
 import { CaptureStore, DB_FILE, type StoreOptions } from '../../src/capture/store.js';
 import { ErrorCode } from '../../src/errors.js';
 
@@ -145,7 +145,41 @@ describe('capture store', () => {
     const db = new Database(join(dir, DB_FILE));
     db.pragma('user_version = 7');
     db.close();
-    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 1/);
+    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 2/);
     expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
+  });
+
+  it('keeps the signature check of an exchange, inline or streamed; none when verification was off', () => {
+    const store = open(tempDir());
+    store.writeWhole(head('signed'), end({ signature: { status: 'invalid', provider: 'stripe', reason: 'timestamp' } }), Buffer.from('x'), Buffer.alloc(0));
+    const seq = store.begin(head('streamed'))!;
+    store.finish(seq, end({ signature: { status: 'valid', provider: 'github' } }), 0);
+    store.writeWhole(head('plain'), end(), Buffer.alloc(0), Buffer.alloc(0));
+
+    expect(findCapture(store, 'signed').signature).toEqual({ status: 'invalid', provider: 'stripe', reason: 'timestamp' });
+    expect(findCapture(store, 'streamed').signature).toEqual({ status: 'valid', provider: 'github' });
+    expect(findCapture(store, 'plain').signature).toBeUndefined();
+  });
+
+  it('reads a format-1 store read-only as it is, and migrates it to format 2 when opened for writing', () => {
+    const dir = tempDir();
+    open(dir).close();
+    const db = new Database(join(dir, DB_FILE));
+    // A format-1 store: the same tables without the signature column, and one exchange recorded by the old version.
+    db.exec('DROP TABLE captures; DROP TABLE bodies;');
+    db.exec(SCHEMA.replace(/,\s*signature\s+TEXT/, ''));
+    db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete, req_body) VALUES ('old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, x'6869')").run();
+    db.pragma('user_version = 1');
+    db.close();
+
+    const reader = open(dir, { readonly: true });
+    expect(reader.format).toBe(1);
+    expect(listCaptures(reader, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined]]);
+    reader.close();
+    const writer = open(dir);
+    expect(writer.format).toBe(2);
+    writer.writeWhole(head('new'), end({ signature: { status: 'unsigned' } }), Buffer.alloc(0), Buffer.alloc(0));
+    expect(listCaptures(writer, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined], ['new', { status: 'unsigned' }]]);
+    expect(readBody(writer, 'old', REQUEST).toString()).toBe('hi');
   });
 });

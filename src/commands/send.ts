@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import chalk from 'chalk';
+import { Command, Option } from 'commander';
+import { request } from 'undici';
+import { IdentityFile } from '../agent/identity.js';
+import { parseTarget } from '../agent/target.js';
+import { isHooktunnelError } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
+import { formatDuration } from '../ui/format.js';
+import { signRequest } from '../webhooks/resign.js';
+import { SAMPLES, findSample, type Sample } from '../webhooks/samples/index.js';
+import { PROVIDERS, type ProviderName, type WebhookSecret } from '../webhooks/types.js';
+import { VERIFY_HELP, commandSecrets, verifyArgument } from './secrets.js';
+import { EXIT_FAILURE, EXIT_USAGE, fail } from './shared.js';
+
+/** Options of `hooktunnel send`. */
+interface SendFlags {
+  readonly list?: boolean;
+  readonly to?: string;
+  readonly tunnel?: string | true;
+  readonly path?: string;
+  readonly secret?: string;
+  readonly verify?: string[];
+  readonly data?: string;
+  readonly dataDir?: string;
+}
+
+/** `send --list`: one line per sample. */
+function listSamples(): void {
+  const width = Math.max(...SAMPLES.map((s) => `${s.provider} ${s.event}`.length));
+  process.stdout.write(SAMPLES.map((s) => `${`${s.provider} ${s.event}`.padEnd(width)}  ${chalk.gray(s.description)}\n`).join(''));
+}
+
+function chooseSample(provider: string | undefined, event: string | undefined): Sample {
+  const providers = PROVIDERS.join(', ');
+  if (!provider) fail(`which provider? one of ${providers} (hooktunnel send --list shows the events)`, EXIT_USAGE);
+  if (!(PROVIDERS as readonly string[]).includes(provider)) fail(`unknown provider "${provider}": one of ${providers}`, EXIT_USAGE);
+  const events = SAMPLES.filter((s) => s.provider === provider).map((s) => s.event).join(', ');
+  if (!event) fail(`which ${provider} event? one of ${events}`, EXIT_USAGE);
+  const sample = findSample(provider, event);
+  if (!sample) fail(`no sample "${event}" for ${provider}: one of ${events}`, EXIT_USAGE);
+  return sample;
+}
+
+/**
+ * Where to send: `--to` (a URL used as given, or a port / host:port for `http://host:port/`), else the tunnel's
+ * public URL as the agent last announced it in this data directory (`--tunnel [id]`), plus `--path`.
+ */
+function destination(flags: SendFlags): string {
+  const path = flags.path ?? '';
+  if (flags.to !== undefined && flags.tunnel !== undefined) fail('choose one of --to and --tunnel', EXIT_USAGE);
+  if (flags.to !== undefined) {
+    if (/^https?:\/\//i.test(flags.to)) return flags.to + path;
+    try {
+      return `${parseTarget(flags.to).origin}${path || '/'}`;
+    } catch (err) {
+      fail(isHooktunnelError(err) ? err.message : String(err), EXIT_USAGE);
+    }
+  }
+  const id = typeof flags.tunnel === 'string' ? flags.tunnel : undefined;
+  const url = new IdentityFile(resolveDataDir(flags.dataDir)).publicUrl(id);
+  if (!url) fail(`no ${id ? `tunnel ${id}` : 'tunnel'} remembered in ${resolveDataDir(flags.dataDir)}: start \`hooktunnel <port>\` first, or pass --to URL`, EXIT_USAGE);
+  return url.replace(/\/+$/, '') + (path || '/');
+}
+
+/** The secret to sign with: `--secret`, else the first configured for the provider (for generic, with its header). */
+function secretFor(provider: ProviderName, flags: SendFlags): WebhookSecret {
+  const configured = commandSecrets(flags).filter((s) => s.provider === provider);
+  if (flags.secret !== undefined) return { ...configured[0], provider, secret: flags.secret };
+  if (configured[0]) return configured[0];
+  return fail(`no secret for ${provider}: pass --secret, --verify ${provider}=…, or set HOOKTUNNEL_VERIFY`, EXIT_USAGE);
+}
+
+/**
+ * `hooktunnel send <provider> <event>`: builds a sample event, signs it as the provider would for the URL it goes
+ * to, POSTs it and prints the answer's status. Exit 0 on a 2xx answer, 1 otherwise, 2 for bad input.
+ */
+async function runSend(provider: string | undefined, event: string | undefined, flags: SendFlags): Promise<void> {
+  if (flags.list) return listSamples();
+  const sample = chooseSample(provider, event);
+  const url = destination(flags);
+  const secret = secretFor(sample.provider, flags);
+  const now = Date.now();
+  const built = sample.build(now);
+  let body = built.body;
+  if (flags.data !== undefined) {
+    try {
+      body = readFileSync(flags.data === '-' ? 0 : flags.data);
+    } catch (err) {
+      fail(`cannot read --data ${flags.data}: ${(err as Error).message}`, EXIT_USAGE);
+    }
+  }
+  const signed = signRequest({ url, headers: built.headers, body }, secret, now);
+  const began = performance.now();
+  try {
+    const res = await request(signed.url, { method: 'POST', headers: signed.headers, body });
+    const text = await res.body.text();
+    const line = `${sample.provider} ${sample.event} -> ${signed.url}  ${res.statusCode}  ${formatDuration(performance.now() - began)}`;
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    process.stdout.write(`${ok ? chalk.green(line) : chalk.red(line)}\n`);
+    if (!ok) {
+      process.stderr.write(`${chalk.red('error')} the receiver answered ${res.statusCode}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}\n`);
+      process.exitCode = EXIT_FAILURE;
+    }
+  } catch (err) {
+    fail(`POST ${signed.url} failed: ${(err as Error).message}`);
+  }
+}
+
+/** The `send` command. */
+export function sendCommand(): Command {
+  return new Command('send')
+    .description('send a realistic sample webhook, signed like the provider signs it, through the tunnel or to a URL')
+    .argument('[provider]', `one of ${PROVIDERS.join(', ')}`)
+    .argument('[event]', 'the sample event (hooktunnel send --list)')
+    .option('--list', 'list the sample events')
+    .option('--to <url>', 'send to this URL (or port, host:port) instead of the tunnel')
+    .option('--tunnel [id]', "send to the tunnel's public URL (default; the most recently started tunnel, or this id)")
+    .option('--path <path>', 'append this path to the URL (e.g. /webhooks/stripe)')
+    .option('--secret <secret>', "the provider's signing secret (default: from --verify, HOOKTUNNEL_VERIFY or config.json)")
+    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
+    .option('--data <file>', 'send this file as the body instead of the sample (- for standard input)')
+    .option('--data-dir <dir>', "the agent's data directory (remembered tunnels, config.json)")
+    .action((provider: string | undefined, event: string | undefined, flags: SendFlags) => runSend(provider, event, flags));
+}
