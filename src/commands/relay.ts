@@ -14,6 +14,7 @@ interface RelayCliOptions {
   token?: string[];
   tokensFile?: string;
   open?: boolean;
+  trustProxy?: boolean;
   tlsCert?: string;
   tlsKey?: string;
   reservation: number;
@@ -51,6 +52,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
       tokens: opts.token,
       tokensFile: opts.tokensFile,
       open: opts.open,
+      trustProxy: opts.trustProxy,
       tls,
       reservationMs: opts.reservation * 1000,
       offline: { waitMs: opts.offlineWait * 1000, maxCount: opts.offlineMax, maxBytes: opts.offlineMaxBytes, ttlMs: opts.offlineTtl * 1000 },
@@ -93,6 +95,7 @@ export function relayCommand(): Command {
     .addOption(new Option('--token <token>', 'a token agents must present (repeatable)').argParser(collect))
     .option('--tokens-file <file>', 'a file of tokens, one per line; reread on SIGHUP')
     .option('--open', 'accept agents from anywhere without a token (anyone can then open tunnels here)')
+    .option('--trust-proxy', "behind a reverse proxy: take senders' addresses from the proxy's X-Forwarded-For (and its X-Forwarded-Proto)")
     .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .addOption(new Option('--max-body <bytes>', 'largest request body (413 beyond)').argParser(intOption('--max-body', 0, 2 ** 50)).default(DEFAULT_LIMITS.maxBodyBytes))

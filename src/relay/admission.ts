@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import { CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
-import { bearer, isLoopback, parseAllowList, type TokenSet } from './auth.js';
+import { bearer, isLoopback, parseAllowList, senderAddress, viaProxy, type TokenSet } from './auth.js';
 import type { TunnelAccess } from './gate.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
 import type { TokenUsage } from './limits.js';
@@ -24,6 +24,8 @@ export interface AdmissionContext {
   readonly publicUrl?: string;
   readonly domain?: string;
   readonly tls: boolean;
+  /** Behind a reverse proxy (`--trust-proxy`): agents' addresses come from its X-Forwarded-For. */
+  readonly trustProxy: boolean;
 }
 
 /**
@@ -50,10 +52,15 @@ export class Admission {
       if (!key) return sendSocketError(socket, 401, 'Unauthorized', ErrorCode.Unauthorized, 'this relay needs a valid token (--token or HOOKTUNNEL_TOKEN)');
       owner = `token:${key}`;
     } else {
-      if (!this.ctx.open && !isLoopback(req.socket.remoteAddress)) {
+      const address = senderAddress(req, this.ctx.trustProxy);
+      if (!this.ctx.open && !this.ctx.trustProxy && viaProxy(req)) {
+        // Behind a proxy on the same machine every agent would look local: refuse rather than be an open relay.
+        return sendSocketError(socket, 403, 'Forbidden', ErrorCode.Forbidden, 'this relay has no tokens and a proxy forwarded this agent: start the relay with --token (or --trust-proxy, so that the proxy says where agents come from)');
+      }
+      if (!this.ctx.open && !isLoopback(address)) {
         return sendSocketError(socket, 403, 'Forbidden', ErrorCode.Forbidden, 'this relay has no tokens and accepts agents from its own machine only (start it with --token, or --open)');
       }
-      owner = `addr:${req.socket.remoteAddress ?? ''}`;
+      owner = `addr:${address ?? ''}`;
     }
     if (!this.ctx.usage.canOpen(owner)) return sendSocketError(socket, 429, 'Too Many Requests', ErrorCode.RateLimited, 'too many tunnels open for this token');
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, req, owner));

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
@@ -53,6 +54,26 @@ export class TokenSet {
 export function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return m?.[1];
+}
+
+/** True when a proxy forwarded the request: it carries `X-Forwarded-For` or `Forwarded`. */
+export function viaProxy(req: IncomingMessage): boolean {
+  return req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+}
+
+/**
+ * The sender's address. Without `trustProxy` it is the socket's peer. With it (`--trust-proxy`, the relay behind
+ * a reverse proxy), it is the last address in `X-Forwarded-For`: the one the proxy itself appended. Earlier entries
+ * come from the sender and are not believed.
+ */
+export function senderAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  const peer = req.socket.remoteAddress;
+  if (!trustProxy) return peer;
+  const xff = req.headers['x-forwarded-for'];
+  if (xff === undefined) return peer;
+  const list = (Array.isArray(xff) ? xff.join(',') : xff).split(',');
+  const last = list[list.length - 1]!.trim();
+  return isIP(last) ? last : peer;
 }
 
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms: the relay's own machine. */

@@ -23,13 +23,14 @@ export interface Refusal {
 
 /**
  * Checks a request for a tunnel against the relay's limits and the tunnel's access rules, in the order a sender
- * can fix them: header count, address, credentials, rate, body size. Returns the refusal or undefined.
+ * can fix them: header count, address (`sender`, see senderAddress), credentials, rate, body size. Returns the refusal
+ * or undefined.
  */
-export function gate(req: IncomingMessage, tunnel: string, access: TunnelAccess, limits: RelayLimits, usage: TokenUsage): Refusal | undefined {
+export function gate(req: IncomingMessage, sender: string | undefined, tunnel: string, access: TunnelAccess, limits: RelayLimits, usage: TokenUsage): Refusal | undefined {
   if (req.rawHeaders.length / 2 >= limits.maxHeaderCount) {
     return { code: ErrorCode.HeadersTooLarge, message: `more than ${limits.maxHeaderCount - 1} header lines` };
   }
-  if (access.allow && !allowed(access.allow, req.socket.remoteAddress)) {
+  if (access.allow && !allowed(access.allow, sender)) {
     return { code: ErrorCode.Forbidden, message: `tunnel "${tunnel}" does not accept requests from your address` };
   }
   if (access.authDigest && !checkBasicAuth(req.headers.authorization, access.authDigest)) {

@@ -11,7 +11,7 @@ import {
   type RequestHead,
 } from '../protocol/index.js';
 import { Admission } from './admission.js';
-import { TokenSet } from './auth.js';
+import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
 import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
 import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
@@ -46,6 +46,11 @@ export interface RelayOptions {
   readonly tokensFile?: string;
   /** Accept agents from anywhere without a token. Anyone can then open tunnels on this relay. */
   readonly open?: boolean;
+  /**
+   * The relay runs behind a reverse proxy that appends the sender's address to X-Forwarded-For and sets
+   * X-Forwarded-Proto (`--trust-proxy`): allow lists, per-address limits and the headers the target sees use those.
+   */
+  readonly trustProxy?: boolean;
   /** Size, rate and time limits (README "Limits"). */
   readonly limits?: Partial<RelayLimits>;
   /** Serve HTTPS and WSS with this certificate and key (PEM). */
@@ -98,6 +103,7 @@ class Relay {
   private readonly offlineLimits: OfflineLimits;
   private readonly queues: OfflineQueues;
   private readonly limits: RelayLimits;
+  private readonly trustProxy: boolean;
   private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
@@ -107,6 +113,7 @@ class Relay {
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.trustProxy = options.trustProxy === true;
     this.usage = new TokenUsage(this.limits);
     this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
     const hooks: SessionHooks = {
@@ -120,7 +127,7 @@ class Relay {
       onControl: (session, msg) => this.onControl(session, msg),
     };
     this.admission = new Admission({
-      registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true,
+      registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
       hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
     });
     const serverOptions = {
@@ -211,7 +218,7 @@ class Relay {
       return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
     }
     this.counters.requests++;
-    const refusal = gate(req, tunnel, access, this.limits, this.usage);
+    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
     if (!session) return void this.whileAway(req, res, tunnel, this.requestHead(req, path));
     if (session.inFlight >= this.limits.maxInFlight) {
@@ -249,13 +256,16 @@ class Relay {
 
   private requestHead(req: IncomingMessage, path: string): RequestHead {
     const headers = stripHopByHop(req.rawHeaders);
-    const remote = req.socket.remoteAddress ?? '';
+    const remote = senderAddress(req, this.trustProxy) ?? '';
     const host = req.headers.host ?? '';
     let forwardedFor: string | undefined;
+    let proxyProto: string | undefined;
     const kept: string[] = [];
     for (let i = 0; i < headers.length; i += 2) {
       const lower = headers[i]!.toLowerCase();
-      // The sender's own X-Forwarded-Host/Proto are not trusted; X-Forwarded-For is a list we append to.
+      // A sender's own X-Forwarded-Host/Proto are not believed; a trusted proxy's Proto is. X-Forwarded-For is a
+      // list: the relay appends its peer, or, behind a trusted proxy, keeps the list the proxy already appended to.
+      if (lower === 'x-forwarded-proto' && this.trustProxy) proxyProto = headers[i + 1]!.split(',').pop()!.trim();
       if (lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
       if (lower === 'x-forwarded-for') {
         forwardedFor = forwardedFor === undefined ? headers[i + 1] : `${forwardedFor}, ${headers[i + 1]}`;
@@ -263,8 +273,9 @@ class Relay {
       }
       kept.push(headers[i]!, headers[i + 1]!);
     }
-    const proto = this.options.tls || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
-    kept.push('X-Forwarded-Host', host, 'X-Forwarded-Proto', proto, 'X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
+    const proto = proxyProto === 'https' || proxyProto === 'http' ? proxyProto : this.options.tls || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
+    const chain = this.trustProxy && forwardedFor ? forwardedFor : forwardedFor ? `${forwardedFor}, ${remote}` : remote;
+    kept.push('X-Forwarded-Host', host, 'X-Forwarded-Proto', proto, 'X-Forwarded-For', chain);
     return { method: req.method ?? 'GET', path, headers: kept, remote, host };
   }
 

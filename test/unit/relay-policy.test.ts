@@ -4,9 +4,32 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from '../../src/agent/connect.js';
 import { basicAuthDigest } from '../../src/protocol/index.js';
-import { TokenSet, allowed, bearer, checkBasicAuth, isLoopback, parseAllowList } from '../../src/relay/auth.js';
+import type { IncomingMessage } from 'node:http';
+import { TokenSet, allowed, bearer, checkBasicAuth, isLoopback, parseAllowList, senderAddress, viaProxy } from '../../src/relay/auth.js';
 import { TokenUsage } from '../../src/relay/limits.js';
 import { OfflineQueues, keptRequest } from '../../src/relay/offline.js';
+
+/** The parts of a request senderAddress and viaProxy read. */
+const incoming = (peer: string, headers: Record<string, string | string[]> = {}): IncomingMessage =>
+  ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;
+
+describe('sender address behind a proxy', () => {
+  it('is the socket peer unless the proxy is trusted; then the last X-Forwarded-For entry, the one the proxy added', () => {
+    const req = incoming('127.0.0.1', { 'x-forwarded-for': '10.0.0.9, 203.0.113.7' });
+    expect(senderAddress(req, false)).toBe('127.0.0.1');
+    expect(senderAddress(req, true)).toBe('203.0.113.7');
+    expect(senderAddress(incoming('127.0.0.1', { 'x-forwarded-for': ['1.1.1.1', ' 2001:db8::5 '] }), true)).toBe('2001:db8::5');
+    // Garbage in the header, or no header: the peer.
+    expect(senderAddress(incoming('127.0.0.1', { 'x-forwarded-for': '203.0.113.7, not-an-ip' }), true)).toBe('127.0.0.1');
+    expect(senderAddress(incoming('::1'), true)).toBe('::1');
+  });
+
+  it('notices a proxy by X-Forwarded-For or Forwarded', () => {
+    expect(viaProxy(incoming('127.0.0.1', { 'x-forwarded-for': '203.0.113.7' }))).toBe(true);
+    expect(viaProxy(incoming('127.0.0.1', { forwarded: 'for=203.0.113.7' }))).toBe(true);
+    expect(viaProxy(incoming('127.0.0.1'))).toBe(false);
+  });
+});
 
 describe('agent admission', () => {
   it('counts only loopback addresses as this machine', () => {
