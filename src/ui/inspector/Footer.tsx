@@ -1,0 +1,39 @@
+import type { Span, StyledLine } from '../text.js';
+import type { InspectorState } from './controller.js';
+import { pageHeight } from './layout.js';
+import { StyledText } from './StyledText.js';
+
+const TONE = { info: undefined, ok: 'green', error: 'red' } as const;
+
+function statusLine(state: InspectorState): StyledLine {
+  if (state.editingFilter) {
+    return [{ text: '/', color: 'cyan', bold: true }, { text: ' filter: ' }, { text: state.filter }, { text: '█', dim: true }, { text: '   Enter keeps it · Esc clears it', dim: true }];
+  }
+  if (state.notice) return [{ text: state.notice.text, color: TONE[state.notice.tone] }];
+  if (state.filter !== '') {
+    return [{ text: `filter "${state.filter}": ${state.visible.length} of ${state.rows.length}`, color: 'cyan' }, { text: '   / change · Esc clear', dim: true }];
+  }
+  return [];
+}
+
+function keysLine(state: InspectorState): StyledLine {
+  const page = state.page;
+  if (!page) {
+    const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
+    return [{ text: '↑↓ move ⏎ details r replay e edit c curl / filter ? help q quit', dim: true }, ...follow];
+  }
+  const h = pageHeight(state.size);
+  const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
+  const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl ? help q quit' : '↑↓ scroll ⏎ back q quit';
+  return [{ text: keys, dim: true }, { text: position, color: 'cyan' }];
+}
+
+/** The notice (or the filter being typed) and the keys of the current view. */
+export function Footer({ state }: { readonly state: InspectorState }) {
+  return (
+    <>
+      <StyledText spans={statusLine(state)} />
+      <StyledText spans={keysLine(state)} />
+    </>
+  );
+}
