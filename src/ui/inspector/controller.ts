@@ -416,7 +416,11 @@ export class InspectorController {
 
   private showCurl(id: string, command: string, reason: string): void {
     ++this.pageToken;
-    const lines: StyledLine[] = [line(`Not copied (${reason}): select it, or run hooktunnel export ${id} --format curl`, { dim: true }), line('')];
+    const lines: StyledLine[] = [
+      line(`Not copied (${reason}). Select the command below, or run:`, { dim: true }),
+      line(`  hooktunnel export ${id} --format curl`, { dim: true }),
+      line(''),
+    ];
     if (command.length > 256 * 1024) lines.push(line(`(${Math.round(command.length / 1024)} KB: too long to show here)`, { dim: true }));
     // Split into lines that are still one valid shell command when copied from the screen.
     else for (const [i, part] of commandLines(command).entries()) lines.push(line(`${i === 0 ? '' : '  '}${part}`));
