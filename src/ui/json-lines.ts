@@ -18,7 +18,11 @@ type Token =
 /** Reads JSON tokens one at a time; `undefined` at the end, `null` on anything that is not JSON. */
 class Lexer {
   pos = 0;
-  constructor(private readonly s: string) {}
+  /** `partial`: the text may stop anywhere (a preview), so a string cut by its end is still a token. */
+  constructor(
+    private readonly s: string,
+    private readonly partial: boolean,
+  ) {}
 
   next(): Token | null | undefined {
     const s = this.s;
@@ -51,7 +55,7 @@ class Lexer {
       if (code < 0x20) return null;
       i += code === 0x5c ? 2 : 1;
     }
-    return null;
+    return this.partial ? this.took(start, s.length) : null;
   }
 
   private took(start: number, end: number): Token {
@@ -94,7 +98,7 @@ class LineBuilder {
  * body): then an unfinished document is fine.
  */
 export function jsonLines(text: string, maxLines: number, complete = true): StyledLine[] | undefined {
-  const lexer = new Lexer(text);
+  const lexer = new Lexer(text, !complete);
   const out = new LineBuilder(maxLines);
   /** Open containers: '{' or '['. */
   const stack: string[] = [];

@@ -581,6 +581,8 @@ function shellWords(command: string): string[] {
     } else if (c === ' ') {
       if (current !== '') words.push(current);
       current = '';
+    } else if (c === '\\') {
+      current += c + (command[++i] ?? '');
     } else {
       if (c === "'") quote = command[i - 1] === '$' ? "$'" : "'";
       current += c;
