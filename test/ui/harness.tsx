@@ -120,7 +120,7 @@ export function inspector(options: { size?: { columns: number; rows: number }; o
   };
 
   return {
-    ui, controller, events, store, calls, frame, text, exchange, size,
+    controller, events, store, calls, frame, text, exchange, size,
     /** Types keys as a person would, one write per key. */
     press(...keys: string[]): void {
       for (const k of keys) ui.stdin.write(k);
