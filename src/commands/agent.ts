@@ -12,7 +12,8 @@ import { createRelay, type RelayHandle } from '../relay/server.js';
 import { sanitize } from '../ui/format.js';
 import { batchedLines } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
-import { startInspector, wantsInspector, type RunningInspector } from './inspector.js';
+import { wantsInspector } from '../ui/inspector/choose.js';
+import type { RunningInspector } from './inspector.js';
 import { EXIT_FAILURE, EXIT_USAGE, collect, fail, intOption, onSignals } from './shared.js';
 
 /** Port the embedded relay tries first, so the local URL stays the same between runs; any free port otherwise. */
@@ -112,6 +113,10 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     await embedded?.close();
   };
   if (wantsInspector(opts)) {
+    // Loaded only for a terminal (React and ink are not needed otherwise), in production mode: React's development
+    // build is several times slower and keeps far more memory per render.
+    process.env.NODE_ENV ??= 'production';
+    const { startInspector } = await import('./inspector.js');
     inspector = startInspector({
       agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000,
       onQuit: () => void stop().then(() => process.exit(0)),

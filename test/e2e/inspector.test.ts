@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ function terminalEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, HOOKTUNNEL_RELAY: '', FORCE_COLOR: '1', ...extra };
 }
 
-/** An 80×24 terminal: a tmux server of its own (own socket), killed when the test finishes. */
+/** An 80×24 terminal: a tmux server of its own (its socket in a temp dir), killed when the test finishes. */
 interface Terminal {
   tmux(...args: string[]): Promise<string>;
   keys(...k: string[]): Promise<void>;
@@ -30,10 +29,12 @@ interface Terminal {
 }
 
 async function terminal(env: NodeJS.ProcessEnv): Promise<Terminal> {
-  const socket = `hooktunnel-e2e-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmux = async (...args: string[]): Promise<string> => (await run('tmux', ['-L', socket, '-f', '/dev/null', ...args], { env })).stdout;
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-tmux-'));
+  const socket = join(dir, 'socket');
+  const tmux = async (...args: string[]): Promise<string> => (await run('tmux', ['-S', socket, '-f', '/dev/null', ...args], { env, timeout: 10_000 })).stdout;
   onTestFinished(async () => {
     await tmux('kill-server').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
   });
   await tmux('new-session', '-d', '-x', '80', '-y', '24', '-s', 'e2e', 'bash --norc --noprofile');
   const screen = (): Promise<string> => tmux('capture-pane', '-p', '-t', 'e2e');
@@ -86,7 +87,7 @@ describe('the inspector in a real terminal', () => {
     const res = await fetch(`${url}/hooks/github?x=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event":"push"}' });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    let screen = await term.see(/› \d\d:\d\d:\d\d POST +\/hooks\/github\?x=1 +200 /);
+    let screen = await term.see(/> \d\d:\d\d:\d\d POST +\/hooks\/github\?x=1 +200 /);
     expect(screen).toContain('1 request');
 
     await term.keys('Enter');
@@ -143,7 +144,7 @@ describe('the inspector in a real terminal', () => {
     const header = await term.see(/● online +(http:\S+)/);
     const url = /● online +(http:\S+)/.exec(header)![1]!;
     await (await fetch(`${url}/${'long-path-segment/'.repeat(8)}end`)).arrayBuffer();
-    await term.see(/› \d\d:\d\d:\d\d GET +\/long-path-segment\/long-path-se… 200 /);
+    await term.see(/> \d\d:\d\d:\d\d GET +\/long-path-segment\/long-path-se… 200 /);
 
     await term.tmux('resize-window', '-t', 'e2e', '-x', '120', '-y', '40');
     let screen = await term.see(/GET +\/(long-path-segment\/){3}/);

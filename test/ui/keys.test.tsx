@@ -1,32 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { inspector, KEY } from './harness.js';
 
-const selected = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('› '));
+const selected = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('> '));
 
 describe('inspector keys', () => {
   it('arrows and j/k move the selection; moving up stops following, G follows again', async () => {
     const ui = inspector();
     for (const p of ['/a', '/b', '/c']) ui.exchange({ path: p });
-    await ui.see(/› .*\/c /);
+    await ui.see(/> .*\/c /);
 
     ui.press('k');
-    await ui.see(/› .*\/b /);
+    await ui.see(/> .*\/b /);
     ui.press(KEY.up);
-    await ui.see(/› .*\/a /);
+    await ui.see(/> .*\/a /);
     ui.press(KEY.up);
-    expect(selected(await ui.see(/› .*\/a /))).toContain('/a');
+    expect(selected(await ui.see(/> .*\/a /))).toContain('/a');
     ui.press('j');
-    await ui.see(/› .*\/b /);
+    await ui.see(/> .*\/b /);
     ui.exchange({ path: '/d' });
     await ui.see('/d');
     expect(selected(ui.text())).toContain('/b');
     expect(ui.text()).toContain('G follow');
     ui.press('G');
-    await ui.see(/› .*\/d /);
+    await ui.see(/> .*\/d /);
     ui.exchange({ path: '/e' });
-    await ui.see(/› .*\/e /);
+    await ui.see(/> .*\/e /);
     ui.press(KEY.down, 'g');
-    await ui.see(/› .*\/a /);
+    await ui.see(/> .*\/a /);
   });
 
   it('? shows the help, Esc closes it', async () => {
@@ -94,7 +94,7 @@ describe('inspector keys', () => {
     const frame = await ui.see(`replayed ${orig.id} as new`);
     const rows = frame.split('\n').filter((l) => l.includes('/orig'));
     expect(rows).toHaveLength(2);
-    expect(rows[1]).toMatch(/^› .*202 .*↻/);
+    expect(rows[1]).toMatch(/^> .*202 .*↻/);
   });
 
   it('r on a detail replays the exchange shown; a failing action shows one line, not a stack trace', async () => {
@@ -176,10 +176,10 @@ describe('inspector keys', () => {
   it('keys typed faster than they are read still count one by one', async () => {
     const ui = inspector();
     for (const p of ['/a', '/b', '/c']) ui.exchange({ path: p });
-    await ui.see(/› .*\/c /);
+    await ui.see(/> .*\/c /);
 
     ui.press('kk');
-    await ui.see(/› .*\/a /);
+    await ui.see(/> .*\/a /);
     ui.press('/xy\u007fz');
     await ui.see('filter: xz█');
   });

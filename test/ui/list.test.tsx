@@ -23,8 +23,8 @@ describe('inspector list', () => {
     const frame = normalised(await ui.see('/missing'));
 
     const rows = frame.split('\n').slice(3, 5);
-    expect(rows[0]).toMatch(/^ {2}HH:MM:SS POST {4}\/hooks\/github +200 +N ms +7\.2K→2B/);
-    expect(rows[1]).toMatch(/^› HH:MM:SS GET {5}\/missing +404 +N ms +0B→0B/);
+    expect(rows[0]).toMatch(/^ {2}HH:MM:SS POST {4}\/hooks\/github +200 +N ms +7\.2K\/2B/);
+    expect(rows[1]).toMatch(/^> HH:MM:SS GET {5}\/missing +404 +N ms +0B\/0B/);
     expect(frame).toContain('2 requests');
     expect(frame).not.toContain('error');
   });
@@ -98,8 +98,8 @@ describe('inspector list', () => {
     expect(frame).not.toContain('/n30 ');
     expect(frame.split('\n')).toHaveLength(23);
     ui.press('g');
-    frame = await ui.see('› ');
-    await ui.see(/› .*\/n0 /);
+    frame = await ui.see('> ');
+    await ui.see(/> .*\/n0 /);
     expect(ui.text()).not.toContain('/n59');
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AgentEventMap } from '../../src/agent/events.js';
 import { InspectorController, commandLines, type InspectorActions } from '../../src/ui/inspector/controller.js';
 import { matchesFilter, type ExchangeRow } from '../../src/ui/inspector/rows.js';
-import { wantsInspector } from '../../src/commands/inspector.js';
+import { wantsInspector } from '../../src/ui/inspector/choose.js';
 import { execFileSync } from 'node:child_process';
 import { toCurl } from '../../src/capture/curl.js';
 import type { Capture } from '../../src/capture/queries.js';

@@ -36,7 +36,7 @@ export function InspectorApp({ controller }: { readonly controller: InspectorCon
     );
   }
   return (
-    <Box flexDirection="column" width={size.columns} height={frameHeight(size)} overflow="hidden">
+    <Box flexDirection="column" width={size.columns} height={frameHeight(size)}>
       <Header state={state} />
       {state.page ? <PageView state={state} page={state.page} /> : <ExchangeList state={state} />}
       <Footer state={state} />

@@ -48,14 +48,15 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
   const path = row.error && !row.missed ? `${row.path}  ${row.error}` : row.path;
   const spans: Span[] = [
-    { text: selected ? '› ' : '  ', bold: true, color: 'cyan' },
+    // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
+    { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
     { text: `${formatClock(row.time)} `, dim: true },
     { text: `${pad(row.method, 7)} `, bold: true },
     { text: `${pad(path, col.path)} `, color: failed ? 'red' : undefined },
     { ...status, text: pad(status.text, 3) },
     { text: ` ${pad(row.pending ? '…' : formatDuration(row.durationMs), 8, 'right')}`, dim: row.pending },
   ];
-  if (col.size > 0) spans.push({ text: ` ${pad(row.pending ? '' : `${shortBytes(row.requestBytes)}→${shortBytes(row.responseBytes)}`, 11, 'right')}`, dim: true });
+  if (col.size > 0) spans.push({ text: ` ${pad(row.pending ? '' : `${shortBytes(row.requestBytes)}/${shortBytes(row.responseBytes)}`, 11, 'right')}`, dim: true });
   spans.push({ text: ' ' }, ...marks, { text: ' '.repeat(Math.max(0, 2 - markWidth)) });
   // The selected row is bold; its marker says which it is even without colours.
   return selected ? spans.map((s) => ({ ...s, bold: true, dim: false })) : spans;
@@ -64,7 +65,7 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
 function headingLine(width: number): StyledLine {
   const col = columns(width);
   let text = `  ${'time'.padEnd(9)}${'method'.padEnd(8)}${'path'.padEnd(col.path + 1)}${'code'}${'duration'.padStart(9)}`;
-  if (col.size > 0) text += ` ${'req→res'.padStart(11)}`;
+  if (col.size > 0) text += ` ${'req/res'.padStart(11)}`;
   return [{ text, dim: true }];
 }
 

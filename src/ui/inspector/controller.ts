@@ -108,7 +108,7 @@ export interface KeyPress {
 export interface ControllerOptions {
   /** Rows kept in memory; older ones stay in the store. Default 1000. */
   readonly maxRows?: number;
-  /** Agent events are applied in batches at most this often. Default 80 ms. */
+  /** Agent events are applied in batches at most this often. Default 100 ms (ten redraws a second at most, whatever the request rate). */
   readonly flushMs?: number;
   /** Notices disappear after this long. Default 10 s. */
   readonly noticeMs?: number;
@@ -166,7 +166,7 @@ export class InspectorController {
     options: ControllerOptions = {},
   ) {
     this.maxRows = options.maxRows ?? 1000;
-    this.flushMs = options.flushMs ?? 80;
+    this.flushMs = options.flushMs ?? 100;
     this.noticeMs = options.noticeMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.state = {
@@ -393,7 +393,11 @@ export class InspectorController {
   private run(label: string, work: () => Promise<string>): void {
     this.notify(`${label}…`);
     work().then(
-      (text) => this.notify(text, 'ok'),
+      (text) => {
+        // A replay's row is queued by now: show it together with the sentence about it.
+        this.flush();
+        this.notify(text, 'ok');
+      },
       (err: unknown) => this.notify(`${label} failed: ${messageOf(err)}`, 'error'),
     );
   }
