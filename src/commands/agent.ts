@@ -113,10 +113,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     await embedded?.close();
   };
   if (wantsInspector(opts)) {
-    // Loaded only for a terminal (React and ink are not needed otherwise), in production mode: React's development
-    // build is several times slower and keeps far more memory per render.
-    process.env.NODE_ENV ??= 'production';
-    const { startInspector } = await import('./inspector.js');
+    const { startInspector } = await loadInspector();
     inspector = startInspector({
       agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000,
       onQuit: () => void stop().then(() => process.exit(0)),
@@ -138,6 +135,22 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     });
   });
   onSignals(stop);
+}
+
+/**
+ * Loads the inspector (React and ink: not needed without a terminal) with React's production build, whatever
+ * NODE_ENV says: the development build is several times slower and keeps more memory with every redraw. NODE_ENV is
+ * read when React loads and put back afterwards, so the editor and clipboard programs see the user's own.
+ */
+async function loadInspector(): Promise<typeof import('./inspector.js')> {
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    return await import('./inspector.js');
+  } finally {
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  }
 }
 
 /** Opens the capture store; a store that cannot be opened is a warning, never a reason not to forward. */

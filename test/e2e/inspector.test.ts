@@ -76,7 +76,8 @@ describe('the inspector in a real terminal', () => {
     const relay = await startRelay();
     const dir = home();
     const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: dir, VISUAL: '', EDITOR: 'sed -i s/push/pull/' }));
-    const command = `node ${CLI} ${target.port} --relay ${relay.url}; echo "EXITED $?"`;
+    // After the program, stty says whether the terminal is back in cooked mode (icanon) or was left raw (-icanon).
+    const command = `node ${CLI} ${target.port} --relay ${relay.url}; echo "EXITED $?"; stty -a | grep -oE -- '-?icanon'`;
 
     await term.keys(command, 'Enter');
     const header = await term.see(/● online +http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+/);
@@ -118,7 +119,7 @@ describe('the inspector in a real terminal', () => {
     expect(await term.alternate()).toBe(false);
     expect(screen).not.toContain('● online');
     // The shell's screen is back: the command line typed, the program's last words, a prompt.
-    expect(screen).toMatch(/hooktunnel\.js \d+ --relay[\s\S]*\nEXITED 0\n\S*[#$] *\n/);
+    expect(screen).toMatch(/hooktunnel\.js \d+ --relay[\s\S]*\nEXITED 0\nicanon\n\S*[#$] *\n/);
 
     const store = CaptureStore.open(dir, { readonly: true });
     const captures = listCaptures(store, 10);
