@@ -182,5 +182,11 @@ describe('inspector keys', () => {
     await ui.see(/> .*\/a /);
     ui.press('/xy\u007fz');
     await ui.see('filter: xz█');
+    ui.press('\u0015\r');
+    await ui.gone('filter:');
+    ui.press('gj\r');
+    await ui.see('POST /b');
+    ui.press('\rk/c\r');
+    await ui.see('filter "c": 1 of 3');
   });
 });

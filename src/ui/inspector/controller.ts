@@ -474,14 +474,33 @@ export class InspectorController {
   /** Handles one key press (or a pasted string). */
   key(input: string, key: KeyPress): void {
     if (key.ctrl && input === 'c') return this.actions.quit();
-    // Keys typed faster than they are read arrive as one string: outside the filter, each is a key of its own.
-    if (!this.state.editingFilter && input.length > 1 && !key.ctrl && !key.meta) {
-      for (const ch of input) this.key(ch, {});
-      return;
-    }
+    if (input.length > 1 && !key.ctrl && !key.meta) return this.typed(input);
     if (this.state.editingFilter) return this.filterKey(input, key);
     if (this.state.page) return this.pageKey(input, key);
     this.listKey(input, key);
+  }
+
+  /**
+   * Keys typed faster than they are read (or pasted) arrive as one string, Enter and Backspace included. In the
+   * filter the text is taken at once up to an Enter; elsewhere each character is a key of its own.
+   */
+  private typed(input: string): void {
+    if (input.includes('\u0003')) return this.actions.quit();
+    if (this.state.editingFilter) {
+      const end = input.search(/[\r\n]/);
+      this.filterText(end === -1 ? input : input.slice(0, end));
+      if (end === -1) return;
+      this.set({ editingFilter: false });
+      if (end + 1 < input.length) this.typed(input.slice(end + 1));
+      return;
+    }
+    for (const ch of input) {
+      if (ch === '\r' || ch === '\n') this.key('', { return: true });
+      else if (ch === '\u007f' || ch === '\b') this.key('', { backspace: true });
+      else if (ch === '\t') this.key('', { tab: true });
+      else if (this.state.editingFilter) this.filterText(ch);
+      else this.key(ch, {});
+    }
   }
 
   private filterKey(input: string, key: KeyPress): void {
@@ -497,8 +516,14 @@ export class InspectorController {
     }
     if (key.ctrl && input === 'u') return this.setFilter('');
     if (key.ctrl || key.meta || key.tab) return;
-    // Keys typed fast arrive as one string: a backspace inside it (DEL or BS) still deletes. Other control
-    // characters (pasted text may hold anything) are dropped; the rest is escaped when shown.
+    this.filterText(input);
+  }
+
+  /**
+   * Adds typed text to the filter: a backspace in it (DEL or BS) deletes, Ctrl-U clears, other control characters
+   * (pasted text may hold anything) are dropped; the rest is escaped when shown.
+   */
+  private filterText(input: string): void {
     let filter = this.state.filter;
     for (const ch of input) {
       if (ch === '\u007f' || ch === '\b') filter = [...filter].slice(0, -1).join('');
