@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { AgentHandle } from '../agent/connect.js';
 import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js';
 import { replayEvents, replayRequest } from '../agent/replay.js';
-import { parseTarget, type Target } from '../agent/target.js';
+import type { Target } from '../agent/target.js';
 import { toCurl } from '../capture/curl.js';
 import { findCapture, listCaptures, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
@@ -57,7 +57,7 @@ function extensionFor(headers: readonly string[]): string {
 }
 
 function replayedText(id: string, event: RequestEvent, what = ''): string {
-  if (event.error) throw new Error(`${event.error}: ${event.message ?? 'no answer'} (new row ${event.id})`);
+  if (event.error) throw new Error(`${event.error}: ${event.message ?? 'no answer'}`);
   return `replayed ${id}${what} as ${event.id}: ${event.status} in ${formatDuration(event.durationMs)}`;
 }
 
@@ -71,13 +71,8 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     if (c.requestTruncated) {
       throw new Error(`only ${formatBytes(body.length)} of its ${formatBytes(c.requestBytes)} body was kept; use hooktunnel replay ${c.id} --body FILE`);
     }
-    let target = agent.target;
-    try {
-      target = parseTarget(c.target);
-    } catch {
-      // a capture without a usable target goes to this agent's target
-    }
-    return { c, body, target };
+    // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
+    return { c, body, target: agent.target };
   };
   const send = (c: Capture, target: Target, body: Buffer): Promise<RequestEvent> =>
     replayRequest(events, target, { method: c.method, path: c.path, headers: c.requestHeaders, body }, {
@@ -112,7 +107,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     },
     async curlCommand(id) {
       const c = findCapture(needStore(store), id);
-      return toCurl({ capture: c, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+      return toCurl({ capture: { ...c, target: agent.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
     },
     copy: (text) => copyToClipboard(text),
     async searchBodies(needle, ids) {

@@ -1,4 +1,4 @@
-import type { Span, StyledLine } from '../text.js';
+import { displayWidth, wrapLine, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './controller.js';
 import { pageHeight } from './layout.js';
 import { StyledText } from './StyledText.js';
@@ -28,12 +28,16 @@ function keysLine(state: InspectorState): StyledLine {
   return [{ text: keys, dim: true }, { text: position, color: 'cyan' }];
 }
 
-/** The notice (or the filter being typed) and the keys of the current view. */
+/** The notice (or the filter being typed) and the keys of the current view; a long notice takes both lines. */
 export function Footer({ state }: { readonly state: InspectorState }) {
+  const status = statusLine(state);
+  const width = state.size.columns;
+  const long = state.notice !== undefined && !state.editingFilter && displayWidth(status.map((s) => s.text).join('')) > width;
+  const [first, second] = long ? wrapLine(status, width, 2) : [status, keysLine(state)];
   return (
     <>
-      <StyledText spans={statusLine(state)} />
-      <StyledText spans={keysLine(state)} />
+      <StyledText spans={first ?? []} />
+      <StyledText spans={second ?? []} />
     </>
   );
 }
