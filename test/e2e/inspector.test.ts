@@ -14,7 +14,8 @@ const run = promisify(execFile);
 function terminalEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_') && !k.startsWith('TMUX')) env[k] = v;
-  return { ...env, HOOKTUNNEL_RELAY: '', FORCE_COLOR: '1', ...extra };
+  // No display: no clipboard tool can work, whatever is installed here.
+  return { ...env, DISPLAY: '', WAYLAND_DISPLAY: '', HOOKTUNNEL_RELAY: '', FORCE_COLOR: '1', ...extra };
 }
 
 /** An 80×24 terminal: a tmux server of its own (its socket in a temp dir), killed when the test finishes. */
@@ -113,6 +114,20 @@ describe('the inspector in a real terminal', () => {
     expect(screen.split('\n').filter((l) => l.includes('/hooks/github?x=1'))).toHaveLength(3);
     expect(seen).toEqual(['POST /hooks/github?x=1 {"event":"push"}', 'POST /hooks/github?x=1 {"event":"push"}', 'POST /hooks/github?x=1 {"event":"pull"}']);
     expect(await term.alternate()).toBe(true);
+
+    // The edited body is only in the store: the filter finds it there.
+    await term.keys('/', 'pull', 'Enter');
+    screen = await term.see(/filter "pull": 1 of 3/);
+    await term.keys('c');
+    screen = await term.see(/Not copied \(no clipboard tool found\)/);
+    expect(screen).toContain("  -H 'content-type: application/json' \\\n");
+    expect(screen).toContain("printf %s 'eyJldmVudCI6InB1bGwifQ==' |");
+    await term.keys('G');
+    await term.see(new RegExp(`\n  'http://localhost:${target.port}/hooks/github\\?x=1'\n`));
+    await term.keys('Escape');
+    await term.see(/code duration/);
+    await term.keys('Escape');
+    await term.see(/3 requests/);
 
     await term.keys('q');
     screen = await term.see(/EXITED 0/);

@@ -566,7 +566,8 @@ export class InspectorController {
       const row = this.state.visible[selected];
       return row ? this.openDetail(row) : this.notify('no exchange selected', 'error');
     }
-    if (input === '/') return this.set({ editingFilter: true });
+    // An old notice would hide the filter's count once it is set.
+    if (input === '/') return this.set({ editingFilter: true, notice: undefined });
     if (key.escape && this.state.filter !== '') return this.setFilter('');
     if (input === '?') return this.openPage('help', 'help', helpLines());
     if (input === 'r') return this.act('replay');
