@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { CopyResult } from '../ui/inspector/controller.js';
+import type { CopyResult } from '../ui/inspector/state.js';
 
 /** A clipboard program and when it can work. */
 interface Tool {

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AgentEventMap } from '../../src/agent/events.js';
-import { InspectorController, commandLines, type InspectorActions } from '../../src/ui/inspector/controller.js';
+import { InspectorController, type InspectorActions } from '../../src/ui/inspector/controller.js';
+import { commandLines } from '../../src/ui/inspector/curl-lines.js';
+import { handleKey } from '../../src/ui/inspector/keys.js';
 import { matchesFilter, type ExchangeRow } from '../../src/ui/inspector/rows.js';
 import { wantsInspector } from '../../src/ui/inspector/choose.js';
 import { execFileSync } from 'node:child_process';
@@ -60,8 +62,8 @@ describe('inspector controller', () => {
     const { c, events } = controller({ maxRows: 5 });
     for (let i = 0; i < 5; i++) events.emit('request', request(i + 1));
     c.flush();
-    c.key('k', {});
-    c.key('k', {});
+    handleKey(c, 'k', {});
+    handleKey(c, 'k', {});
     expect(c.getState().visible[c.getState().selected]!.id).toBe('id3');
     for (let i = 5; i < 7; i++) events.emit('request', request(i + 1));
     c.flush();

@@ -4,6 +4,7 @@ import type { InspectorController } from './controller.js';
 import { ExchangeList } from './ExchangeList.js';
 import { Footer } from './Footer.js';
 import { Header } from './Header.js';
+import { handleKey } from './keys.js';
 import { MIN_COLUMNS, MIN_ROWS, frameHeight, tooSmall } from './layout.js';
 import { PageView } from './PageView.js';
 
@@ -26,7 +27,7 @@ function useResize(controller: InspectorController): void {
 export function InspectorApp({ controller }: { readonly controller: InspectorController }) {
   const state = useSyncExternalStore(controller.subscribe, controller.getState);
   useResize(controller);
-  useInput((input, key) => controller.key(input, key));
+  useInput((input, key) => handleKey(controller, input, key));
   const { size } = state;
   if (tooSmall(size)) {
     return (

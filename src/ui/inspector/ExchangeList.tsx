@@ -1,6 +1,6 @@
 import { formatClock, formatDuration } from '../format.js';
 import { displayWidth, pad, type Span, type StyledLine } from '../text.js';
-import type { InspectorState } from './controller.js';
+import type { InspectorState } from './state.js';
 import { signatureMark } from './detail-lines.js';
 import { listHeight } from './layout.js';
 import { isFailure, type ExchangeRow } from './rows.js';

@@ -1,5 +1,5 @@
 import { displayWidth, wrapLine, type Span, type StyledLine } from '../text.js';
-import type { InspectorState } from './controller.js';
+import type { InspectorState } from './state.js';
 import { pageHeight } from './layout.js';
 import { StyledText } from './StyledText.js';
 

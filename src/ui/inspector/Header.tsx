@@ -1,6 +1,6 @@
 import { formatDuration } from '../format.js';
 import { fit, type Span } from '../text.js';
-import type { Connection, InspectorState } from './controller.js';
+import type { Connection, InspectorState } from './state.js';
 import { StyledText } from './StyledText.js';
 
 function connectionSpans(c: Connection): Span[] {

@@ -1,4 +1,4 @@
-import type { InspectorState, Page } from './controller.js';
+import type { InspectorState, Page } from './state.js';
 import { pageHeight } from './layout.js';
 import { StyledText } from './StyledText.js';
 

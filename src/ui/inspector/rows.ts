@@ -72,3 +72,31 @@ export function matchesFilter(row: ExchangeRow, needle: string, bodyMatch: boole
   if (cls) return Math.floor(row.status / 100) === Number(cls[1]);
   return `${row.method} ${row.path} ${row.status || ''}`.toLowerCase().includes(needle);
 }
+
+/** An agent event waiting to be applied to the list. */
+export type RowEvent =
+  | { readonly kind: 'start'; readonly e: ExchangeStart }
+  | { readonly kind: 'end'; readonly e: RequestEvent; readonly at: number }
+  | { readonly kind: 'missed'; readonly e: MissedEvent };
+
+/**
+ * Applies a batch of events to the rows (oldest first): a start adds a row, the end of an exchange replaces its
+ * row in place (or adds one), the oldest rows go beyond `maxRows`. Returns the new rows and the rows completed.
+ */
+export function applyEvents(rows: readonly ExchangeRow[], events: readonly RowEvent[], maxRows: number): { rows: ExchangeRow[]; completed: ExchangeRow[] } {
+  const out = [...rows];
+  const index = new Map(out.map((r, i) => [r.id, i]));
+  const completed: ExchangeRow[] = [];
+  for (const ev of events) {
+    const at = index.get(ev.e.id);
+    const previous = at === undefined ? undefined : out[at];
+    const row = ev.kind === 'start' ? startedRow(ev.e) : ev.kind === 'end' ? finishedRow(ev.e, previous, ev.at) : missedRow(ev.e);
+    if (ev.kind !== 'start') completed.push(row);
+    if (at !== undefined) out[at] = row;
+    else {
+      index.set(row.id, out.length);
+      out.push(row);
+    }
+  }
+  return { rows: out.length > maxRows ? out.slice(out.length - maxRows) : out, completed };
+}
