@@ -45,8 +45,13 @@ describe('escaping what strangers send', () => {
     const frame = await ui.see('/x\\x1b[2J');
 
     assertInert(ui.frame());
-    expect(frame).toContain('GET\\x1b');
+    expect(frame).toContain('GET\\x1…');
     expect(ui.widest()).toBeLessThanOrEqual(80);
+    // The columns still line up: the status is where it is on a plain row.
+    ui.exchange({ path: '/plain' });
+    const lines = (await ui.see('/plain')).split('\n');
+    const at = (needle: string) => lines.find((l) => l.includes(needle))!.indexOf('200');
+    expect(at('/x\\x1b')).toBe(at('/plain'));
   });
 
   it('in the details: path, percent-decoded query, headers, text/JSON/form bodies and the error are escaped', async () => {

@@ -115,6 +115,6 @@ describe('inspector list', () => {
     expect(path.length).toBeGreaterThan(80);
     expect(ui.widest()).toBeLessThanOrEqual(100);
     ui.controller.setSize({ columns: 30, rows: 8 });
-    await ui.see('terminal too small');
+    await ui.see('too small: 30×8, needs 40×10');
   });
 });

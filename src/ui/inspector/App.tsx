@@ -32,7 +32,7 @@ export function InspectorApp({ controller }: { readonly controller: InspectorCon
   if (tooSmall(size)) {
     return (
       <Text wrap="truncate-end">
-        terminal too small ({size.columns}×{size.rows}; the inspector needs {MIN_COLUMNS}×{MIN_ROWS}) · q quits
+        too small: {size.columns}×{size.rows}, needs {MIN_COLUMNS}×{MIN_ROWS} · q quits
       </Text>
     );
   }

@@ -1,4 +1,4 @@
-import { formatClock, formatDuration } from '../format.js';
+import { formatClock, formatDuration, sanitize } from '../format.js';
 import { displayWidth, pad, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './state.js';
 import { signatureMark } from './detail-lines.js';
@@ -46,12 +46,13 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
   if (row.missed) marks.push({ text: '⏸', color: 'magenta' });
   if (row.signature) marks.push(signatureMark(row.signature));
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
-  const path = row.error && !row.missed ? `${row.path}  ${row.error}` : row.path;
+  // Escaped before measuring: an escape takes several columns, and the columns must line up.
+  const path = sanitize(row.error && !row.missed ? `${row.path}  ${row.error}` : row.path);
   const spans: Span[] = [
     // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
     { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
     { text: `${formatClock(row.time)} `, dim: true },
-    { text: `${pad(row.method, 7)} `, bold: true },
+    { text: `${pad(sanitize(row.method), 7)} `, bold: true },
     { text: `${pad(path, col.path)} `, color: failed ? 'red' : undefined },
     { ...status, text: pad(status.text, 3) },
     { text: ` ${pad(row.pending ? '…' : formatDuration(row.durationMs), 8, 'right')}`, dim: row.pending },

@@ -1,3 +1,4 @@
+import { sanitize } from '../format.js';
 import { displayWidth, wrapLine, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './state.js';
 import { pageHeight } from './layout.js';
@@ -7,11 +8,12 @@ const TONE = { info: undefined, ok: 'green', error: 'red' } as const;
 
 function statusLine(state: InspectorState): StyledLine {
   if (state.editingFilter) {
-    return [{ text: '/', color: 'cyan', bold: true }, { text: ' filter: ' }, { text: state.filter }, { text: '█', dim: true }, { text: '   Enter keeps it · Esc clears it', dim: true }];
+    return [{ text: '/', color: 'cyan', bold: true }, { text: ' filter: ' }, { text: sanitize(state.filter) }, { text: '█', dim: true }, { text: '   Enter keeps it · Esc clears it', dim: true }];
   }
-  if (state.notice) return [{ text: state.notice.text, color: TONE[state.notice.tone] }];
+  // Escaped before it is measured and wrapped: errors can quote what a stranger sent.
+  if (state.notice) return [{ text: sanitize(state.notice.text), color: TONE[state.notice.tone] }];
   if (state.filter !== '') {
-    return [{ text: `filter "${state.filter}": ${state.visible.length} of ${state.rows.length}`, color: 'cyan' }, { text: '   / change · Esc clear', dim: true }];
+    return [{ text: `filter "${sanitize(state.filter)}": ${state.visible.length} of ${state.rows.length}`, color: 'cyan' }, { text: '   / change · Esc clear', dim: true }];
   }
   return [];
 }

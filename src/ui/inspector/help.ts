@@ -24,7 +24,7 @@ export function helpLines(): StyledLine[] {
     ...KEYS.map(([k, what]): StyledLine => [{ text: `  ${k.padEnd(width)}  `, color: 'cyan' }, { text: what }]),
     line(''),
     line('List', { bold: true }),
-    line('  time  method  path  status  duration  request -> response size'),
+    line('  time  method  path  status  duration  request/response body size'),
     [{ text: '  ↻', color: 'magenta' }, { text: ' replay   ' }, { text: '⏸', color: 'magenta' }, { text: ' missed while offline   ' }, { text: '✓ ✗', color: 'green' }, { text: ' signature valid / invalid' }],
     line('  Newest at the bottom; the selection follows it until you move up.'),
     line('  Rows come from the capture store too: earlier runs are listed first.'),
