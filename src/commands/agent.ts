@@ -9,8 +9,11 @@ import { CaptureStore, STORE_DEFAULTS } from '../capture/store.js';
 import { ErrorCode, isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
+import { sanitize } from '../ui/format.js';
 import { batchedLines } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
+import { wantsInspector } from '../ui/inspector/choose.js';
+import type { RunningInspector } from './inspector.js';
 import { EXIT_FAILURE, EXIT_USAGE, collect, fail, intOption, onSignals } from './shared.js';
 import { VERIFY_HELP, commandSecrets, verifyArgument } from './secrets.js';
 
@@ -21,6 +24,8 @@ interface AgentCliOptions {
   relay?: string;
   subdomain?: string;
   json?: boolean;
+  /** False with --no-ui. */
+  ui: boolean;
   hostHeader: 'rewrite' | 'preserve';
   timeout: number;
   dataDir?: string;
@@ -98,26 +103,65 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
   }
   const store = opts.capture ? openCaptureStore(opts) : undefined;
+  let inspector: RunningInspector | undefined;
   if (store) {
     attachRecorder(agent.events, store, (err) => {
-      process.stderr.write(`${chalk.yellow('warning')} an exchange could not be captured (${err.message}); forwarding goes on, later capture failures are not reported\n`);
+      const text = `an exchange could not be captured (${err.message}); forwarding goes on, later capture failures are not reported`;
+      if (inspector) inspector.controller.notify(text, 'error');
+      else process.stderr.write(`${chalk.yellow('warning')} ${text}\n`);
     });
   }
   const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
-  attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
   if (secrets.length > 0) {
     // Provider names only: secrets are never printed.
     const providers = [...new Set(secrets.map((s) => s.provider))].join(', ');
     process.stderr.write(`${chalk.gray(`  verifying webhook signatures: ${providers}`)}\n`);
   }
-  agent.events.on('disconnected', (d) => {
-    if (!d.willRetry) void agent.close().then(() => store?.close()).then(() => embedded?.close()).then(() => process.exit(EXIT_FAILURE));
-  });
-  onSignals(async () => {
+  const stop = async (): Promise<void> => {
+    inspector?.stop();
     await agent.close();
     store?.close();
     await embedded?.close();
+  };
+  if (wantsInspector(opts)) {
+    const { startInspector } = await loadInspector();
+    inspector = startInspector({
+      agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000,
+      onQuit: () => void stop().then(() => process.exit(0)),
+    });
+  } else {
+    attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
+  }
+  let offlineReason: string | undefined;
+  agent.events.on('state', (e) => {
+    if (e.state === 'offline') offlineReason = e.reason;
   });
+  agent.events.on('disconnected', (d) => {
+    if (d.willRetry) return;
+    const hadInspector = inspector !== undefined;
+    void stop().then(() => {
+      // The plain printer has said it already; the inspector's screen is gone, so say it once more.
+      if (hadInspector) process.stderr.write(`${chalk.red('offline')} ${sanitize(offlineReason ?? d.reason)}\n`);
+      process.exit(EXIT_FAILURE);
+    });
+  });
+  onSignals(stop);
+}
+
+/**
+ * Loads the inspector (React and ink: not needed without a terminal) with React's production build, whatever
+ * NODE_ENV says: the development build is several times slower and keeps more memory with every redraw. NODE_ENV is
+ * read when React loads and put back afterwards, so the editor and clipboard programs see the user's own.
+ */
+async function loadInspector(): Promise<typeof import('./inspector.js')> {
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    return await import('./inspector.js');
+  } finally {
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  }
 }
 
 /** Opens the capture store; a store that cannot be opened is a warning, never a reason not to forward. */
@@ -138,6 +182,7 @@ export function defineAgentCommand(program: Command): Command {
     .addOption(new Option('--token <token>', 'token for a relay that requires one').env('HOOKTUNNEL_TOKEN'))
     .option('--subdomain <name>', 'ask for this tunnel id instead of a random one')
     .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')
+    .option('--no-ui', 'no live inspector: one plain line per exchange, even in a terminal')
     .addOption(new Option('--host-header <mode>', 'Host header the target sees').choices(['rewrite', 'preserve']).default('rewrite'))
     .addOption(new Option('--timeout <seconds>', 'how long the target may take to answer before 504').argParser(intOption('--timeout', 1, 3600)).default(30))
     .addOption(new Option('--auth <user:password>', 'require this basic auth from senders (checked at the relay)').argParser(authArgument))

@@ -2,11 +2,12 @@ import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 import { formatBytes, sanitize } from './format.js';
 
 /** How much of a body a preview shows at most. */
-const PREVIEW_BYTES = 64 * 1024;
+export const PREVIEW_BYTES = 64 * 1024;
 /** A compressed body is decompressed for preview up to this size, never more (a zip bomb stays small). */
-const INFLATE_CAP = 1024 * 1024;
+export const INFLATE_CAP = 1024 * 1024;
 
-function headerOf(raw: readonly string[], name: string): string | undefined {
+/** The first value of header `name` (lower case) in a flat `[name, value, …]` list. */
+export function headerOf(raw: readonly string[], name: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
   return undefined;
 }
@@ -25,7 +26,7 @@ function decompress(body: Buffer, encoding: string | undefined): Buffer | undefi
 }
 
 /** True when `buf` is valid UTF-8 text without binary control bytes. */
-function isText(buf: Buffer): boolean {
+export function isText(buf: Buffer): boolean {
   const s = buf.toString('utf8');
   return Buffer.byteLength(s) === buf.length && !s.includes('\ufffd') && !/[\u0000-\u0008\u000e-\u001a]/.test(s);
 }

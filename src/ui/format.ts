@@ -20,13 +20,22 @@ export function formatClock(time: number): string {
 }
 
 /**
+ * Code points that must never reach a terminal raw: C0 controls, DEL and the C1 range (0x9B is a one-byte CSI),
+ * the soft hyphen and Arabic letter mark, zero-width and bidi marks, line/paragraph separators, bidi embeddings,
+ * overrides and isolates (U+202A-202E, U+2066-2069), invisible operators and deprecated format characters, the BOM,
+ * interlinear annotations, Unicode tag characters (invisible "ASCII smuggling"), and unpaired surrogates.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu;
+
+/**
  * Makes text from strangers safe to print: control characters (C0, DEL, C1), bidi overrides and other invisible
- * format characters become visible escapes, so a path or header can never move the cursor, clear the screen,
- * set the title or write the clipboard.
+ * format characters become visible escapes (`\x1b`, `\u{202e}`), so a path or header can never move the cursor,
+ * clear the screen, set the title, write the clipboard or reorder what is shown. Printable text is unchanged, and
+ * escaping is idempotent: the escapes themselves are printable ASCII.
  */
 export function sanitize(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => {
-    const code = c.charCodeAt(0);
+  return text.replace(UNSAFE, (c) => {
+    const code = c.codePointAt(0)!;
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }

@@ -1,0 +1,151 @@
+import type { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentHandle } from '../agent/connect.js';
+import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js';
+import { replayEvents, replayRequest } from '../agent/replay.js';
+import type { Target } from '../agent/target.js';
+import { toCurl } from '../capture/curl.js';
+import { findCapture, listCaptures, readBody, type Capture } from '../capture/queries.js';
+import { attachRecorder } from '../capture/recorder.js';
+import { REQUEST, RESPONSE } from '../capture/schema.js';
+import { searchBodies } from '../capture/search.js';
+import type { CaptureStore } from '../capture/store.js';
+import { headerOf } from '../ui/body-preview.js';
+import { formatBytes, formatDuration } from '../ui/format.js';
+import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
+import { detailLines } from '../ui/inspector/detail-lines.js';
+import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
+import { copyToClipboard } from './clipboard.js';
+import { editorCommand, runEditor } from './editor.js';
+
+/** What the inspector needs from the running agent. */
+export interface InspectorSetup {
+  readonly agent: AgentHandle;
+  readonly store: CaptureStore | undefined;
+  readonly ready: ReadyEvent;
+  readonly embedded: boolean;
+  /** The agent's `--host-header preserve`: replays keep the captured Host too. */
+  readonly preserveHost: boolean;
+  readonly timeoutMs: number;
+  /** Called on `q` / Ctrl-C, after the terminal was given back. */
+  readonly onQuit: () => void;
+}
+
+/** A running inspector, for the agent command to stop and to send warnings to. */
+export interface RunningInspector {
+  readonly controller: InspectorController;
+  stop(): void;
+}
+
+/** How many exchanges the list keeps in memory (the store keeps the rest). */
+const MAX_ROWS = 1000;
+
+function needStore(store: CaptureStore | undefined): CaptureStore {
+  if (!store) throw new Error('captures are off (--no-capture): only the summary is known');
+  return store;
+}
+
+/** File name extension for the edited body, so that the editor highlights it. */
+function extensionFor(headers: readonly string[]): string {
+  const type = headerOf(headers, 'content-type')?.toLowerCase() ?? '';
+  if (type.includes('json')) return '.json';
+  if (type.includes('xml')) return '.xml';
+  if (type.includes('x-www-form-urlencoded')) return '.txt';
+  return type.startsWith('text/') ? '.txt' : '.bin';
+}
+
+function replayedText(id: string, event: RequestEvent, what = ''): string {
+  if (event.error) throw new Error(`${event.error}: ${event.message ?? 'no answer'}`);
+  return `replayed ${id}${what} as ${event.id}: ${event.status} in ${formatDuration(event.durationMs)}`;
+}
+
+/** The actions behind the inspector's keys: the store, replay through the agent's own forwarding, editor, clipboard. */
+function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, handle: () => InspectorHandle): InspectorActions {
+  const { store, agent } = setup;
+
+  const capturedRequest = (id: string): { c: Capture; body: Buffer; target: Target } => {
+    const c = findCapture(needStore(store), id);
+    const body = readBody(needStore(store), c.id, REQUEST);
+    if (c.requestTruncated) {
+      throw new Error(`only ${formatBytes(body.length)} of its ${formatBytes(c.requestBytes)} body was kept; use hooktunnel replay ${c.id} --body FILE`);
+    }
+    // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
+    return { c, body, target: agent.target };
+  };
+  const send = (c: Capture, target: Target, body: Buffer): Promise<RequestEvent> =>
+    replayRequest(events, target, { method: c.method, path: c.path, headers: c.requestHeaders, body }, {
+      replayOf: c.id, tunnel: c.tunnel, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost,
+    });
+
+  return {
+    async loadDetail(id) {
+      const c = findCapture(needStore(store), id);
+      return detailLines(c, readBody(needStore(store), c.id, REQUEST), readBody(needStore(store), c.id, RESPONSE));
+    },
+    async replay(id) {
+      const { c, body, target } = capturedRequest(id);
+      return replayedText(c.id, await send(c, target, body));
+    },
+    async editAndReplay(id) {
+      const { c, body, target } = capturedRequest(id);
+      // mkdtemp makes the directory 0700; the file is 0600: bodies hold secrets.
+      const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-edit-'));
+      try {
+        const file = join(dir, `body${extensionFor(c.requestHeaders)}`);
+        writeFileSync(file, body, { mode: 0o600, flag: 'wx' });
+        const code = await handle().suspend(() => runEditor(file));
+        if (code === 127) throw new Error(`editor not found: ${editorCommand()} (set $VISUAL or $EDITOR)`);
+        if (code !== 0) throw new Error(`${editorCommand()} exited with ${code}: nothing replayed`);
+        const edited = readFileSync(file);
+        if (edited.equals(body)) return `body unchanged: nothing replayed (r replays ${c.id} as it is)`;
+        return replayedText(c.id, await send(c, target, edited), ` with the edited body (${formatBytes(edited.length)})`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    async curlCommand(id) {
+      const c = findCapture(needStore(store), id);
+      return toCurl({ capture: { ...c, target: agent.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+    },
+    copy: (text) => copyToClipboard(text),
+    async searchBodies(needle, ids) {
+      return store ? searchBodies(store, needle, ids) : new Set();
+    },
+    quit: () => setup.onQuit(),
+  };
+}
+
+/**
+ * Starts the inspector for a connected agent: earlier captures from the store first, then the agent's events,
+ * drawn on the terminal until `stop()`.
+ */
+export function startInspector(setup: InspectorSetup, streams = { stdout: process.stdout, stdin: process.stdin, stderr: process.stderr }): RunningInspector {
+  let handle: InspectorHandle | undefined;
+  const info = { url: setup.ready.url, target: setup.ready.target, relay: setup.ready.relay, embedded: setup.embedded };
+  // Replays get their own emitter: recorded with replayOf and shown as new rows, like the agent's exchanges.
+  const replays = replayEvents();
+  const controller = new InspectorController(info, actionsFor(setup, replays, () => handle!), {
+    maxRows: MAX_ROWS,
+    size: { columns: streams.stdout.columns || 80, rows: streams.stdout.rows || 24 },
+  });
+  if (setup.store) attachRecorder(replays, setup.store, (err) => controller.notify(`a replay was not captured: ${err.message}`, 'error'));
+  if (setup.store) {
+    try {
+      controller.seed(listCaptures(setup.store, MAX_ROWS));
+    } catch (err) {
+      controller.notify(`earlier captures cannot be read: ${(err as Error).message}`, 'error');
+    }
+  }
+  controller.attach(setup.agent.events);
+  controller.attach(replays);
+  handle = runInspector(controller, streams);
+  return {
+    controller,
+    stop() {
+      handle?.stop();
+      controller.dispose();
+    },
+  };
+}

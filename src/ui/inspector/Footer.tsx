@@ -1,0 +1,45 @@
+import { sanitize } from '../format.js';
+import { displayWidth, wrapLine, type Span, type StyledLine } from '../text.js';
+import type { InspectorState } from './state.js';
+import { pageHeight } from './layout.js';
+import { StyledText } from './StyledText.js';
+
+const TONE = { info: undefined, ok: 'green', error: 'red' } as const;
+
+function statusLine(state: InspectorState): StyledLine {
+  if (state.editingFilter) {
+    return [{ text: '/', color: 'cyan', bold: true }, { text: ' filter: ' }, { text: sanitize(state.filter) }, { text: '█', dim: true }, { text: '   Enter keeps it · Esc clears it', dim: true }];
+  }
+  // Escaped before it is measured and wrapped: errors can quote what a stranger sent.
+  if (state.notice) return [{ text: sanitize(state.notice.text), color: TONE[state.notice.tone] }];
+  if (state.filter !== '') {
+    return [{ text: `filter "${sanitize(state.filter)}": ${state.visible.length} of ${state.rows.length}`, color: 'cyan' }, { text: '   / change · Esc clear', dim: true }];
+  }
+  return [];
+}
+
+function keysLine(state: InspectorState): StyledLine {
+  const page = state.page;
+  if (!page) {
+    const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
+    return [{ text: '↑↓ move ⏎ details r replay e edit c curl / filter ? help q quit', dim: true }, ...follow];
+  }
+  const h = pageHeight(state.size);
+  const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
+  const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl ? help q quit' : '↑↓ scroll ⏎ back q quit';
+  return [{ text: keys, dim: true }, { text: position, color: 'cyan' }];
+}
+
+/** The notice (or the filter being typed) and the keys of the current view; a long notice takes both lines. */
+export function Footer({ state }: { readonly state: InspectorState }) {
+  const status = statusLine(state);
+  const width = state.size.columns;
+  const long = state.notice !== undefined && !state.editingFilter && displayWidth(status.map((s) => s.text).join('')) > width;
+  const [first, second] = long ? wrapLine(status, width, 2) : [status, keysLine(state)];
+  return (
+    <>
+      <StyledText spans={first ?? []} />
+      <StyledText spans={second ?? []} />
+    </>
+  );
+}

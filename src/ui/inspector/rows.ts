@@ -1,0 +1,102 @@
+import type { ExchangeStart, MissedEvent, RequestEvent, SignatureCheck } from '../../agent/events.js';
+import type { Capture } from '../../capture/queries.js';
+
+/** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
+export interface ExchangeRow {
+  readonly id: string;
+  /** When the request arrived (ms since the epoch). */
+  readonly time: number;
+  readonly method: string;
+  readonly path: string;
+  /** The status the sender got; 0 when none (yet). */
+  readonly status: number;
+  readonly durationMs: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly error?: string;
+  readonly message?: string;
+  readonly replayOf?: string;
+  /** Arrived while the agent was away; the relay answered and kept it. */
+  readonly missed?: boolean;
+  /** Still in flight. */
+  readonly pending?: boolean;
+  /** Captured before this run (read from the store at start). */
+  readonly earlier?: boolean;
+  readonly signature?: SignatureCheck;
+}
+
+/** True when the sender did not get a good answer from the target: a relay error, no answer, or a 5xx. */
+export function isFailure(row: Pick<ExchangeRow, 'status' | 'error' | 'pending'>): boolean {
+  return !row.pending && (row.error !== undefined || row.status === 0 || row.status >= 500);
+}
+
+/** A row for an exchange that has just started. */
+export function startedRow(e: ExchangeStart): ExchangeRow {
+  return { id: e.id, time: e.time, method: e.method, path: e.path, status: 0, durationMs: 0, requestBytes: 0, responseBytes: 0, replayOf: e.replayOf, pending: true };
+}
+
+/** The row of a completed exchange; `previous` is its row while it was in flight, when there was one. */
+export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, now: number): ExchangeRow {
+  return {
+    id: e.id, time: previous?.time ?? now - e.durationMs, method: e.method, path: e.path, status: e.status, durationMs: e.durationMs,
+    requestBytes: e.requestBytes, responseBytes: e.responseBytes, error: e.error, message: e.message,
+    replayOf: e.replayOf ?? previous?.replayOf, signature: e.signature, earlier: previous?.earlier,
+  };
+}
+
+/** The row of a request that arrived while the agent was away. */
+export function missedRow(e: MissedEvent): ExchangeRow {
+  return {
+    id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, durationMs: 0, requestBytes: e.body.length, responseBytes: 0,
+    error: 'agent_offline', message: 'arrived while the agent was offline', missed: true,
+  };
+}
+
+/** The row of a stored capture (shown at start, so that a restart keeps the history). */
+export function captureRow(c: Capture): ExchangeRow {
+  return {
+    id: c.id, time: c.time, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, requestBytes: c.requestBytes,
+    responseBytes: c.responseBytes, error: c.error, message: c.message, replayOf: c.replayOf, missed: c.missed || undefined,
+    signature: c.signature, earlier: true,
+  };
+}
+
+/**
+ * Whether a row matches the filter `needle` (already lower-cased): a substring of `METHOD path status`, a status
+ * class (`4xx`), or a body match found by the store (`bodyMatch`).
+ */
+export function matchesFilter(row: ExchangeRow, needle: string, bodyMatch: boolean): boolean {
+  if (needle === '') return true;
+  if (bodyMatch) return true;
+  const cls = /^([1-5])xx$/.exec(needle);
+  if (cls) return Math.floor(row.status / 100) === Number(cls[1]);
+  return `${row.method} ${row.path} ${row.status || ''}`.toLowerCase().includes(needle);
+}
+
+/** An agent event waiting to be applied to the list. */
+export type RowEvent =
+  | { readonly kind: 'start'; readonly e: ExchangeStart }
+  | { readonly kind: 'end'; readonly e: RequestEvent; readonly at: number }
+  | { readonly kind: 'missed'; readonly e: MissedEvent };
+
+/**
+ * Applies a batch of events to the rows (oldest first): a start adds a row, the end of an exchange replaces its
+ * row in place (or adds one), the oldest rows go beyond `maxRows`. Returns the new rows and the rows completed.
+ */
+export function applyEvents(rows: readonly ExchangeRow[], events: readonly RowEvent[], maxRows: number): { rows: ExchangeRow[]; completed: ExchangeRow[] } {
+  const out = [...rows];
+  const index = new Map(out.map((r, i) => [r.id, i]));
+  const completed: ExchangeRow[] = [];
+  for (const ev of events) {
+    const at = index.get(ev.e.id);
+    const previous = at === undefined ? undefined : out[at];
+    const row = ev.kind === 'start' ? startedRow(ev.e) : ev.kind === 'end' ? finishedRow(ev.e, previous, ev.at) : missedRow(ev.e);
+    if (ev.kind !== 'start') completed.push(row);
+    if (at !== undefined) out[at] = row;
+    else {
+      index.set(row.id, out.length);
+      out.push(row);
+    }
+  }
+  return { rows: out.length > maxRows ? out.slice(out.length - maxRows) : out, completed };
+}

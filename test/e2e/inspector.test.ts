@@ -1,0 +1,193 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { listCaptures } from '../../src/capture/queries.js';
+import { CaptureStore } from '../../src/capture/store.js';
+import { CLI, readBody, startRelay, startTarget } from '../helpers/servers.js';
+
+const run = promisify(execFile);
+
+/** The environment of the terminal: no CI variables (ink draws nothing live under CI), colours on. */
+function terminalEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && !k.startsWith('CI_') && !k.startsWith('TMUX')) env[k] = v;
+  // No display: no clipboard tool can work, whatever is installed here.
+  return { ...env, DISPLAY: '', WAYLAND_DISPLAY: '', HOOKTUNNEL_RELAY: '', FORCE_COLOR: '1', ...extra };
+}
+
+/** An 80×24 terminal: a tmux server of its own (its socket in a temp dir), killed when the test finishes. */
+interface Terminal {
+  tmux(...args: string[]): Promise<string>;
+  keys(...k: string[]): Promise<void>;
+  screen(): Promise<string>;
+  /** The program in the pane is on the alternate screen. */
+  alternate(): Promise<boolean>;
+  /** Waits (bounded) until the screen matches `pattern`; resolves with the screen. */
+  see(pattern: RegExp, ms?: number): Promise<string>;
+}
+
+async function terminal(env: NodeJS.ProcessEnv): Promise<Terminal> {
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-tmux-'));
+  const socket = join(dir, 'socket');
+  const tmux = async (...args: string[]): Promise<string> => (await run('tmux', ['-S', socket, '-f', '/dev/null', ...args], { env, timeout: 10_000 })).stdout;
+  onTestFinished(async () => {
+    await tmux('kill-server').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await tmux('new-session', '-d', '-x', '80', '-y', '24', '-s', 'e2e', 'bash --norc --noprofile');
+  const screen = (): Promise<string> => tmux('capture-pane', '-p', '-t', 'e2e');
+  return {
+    tmux,
+    async keys(...k) {
+      await tmux('send-keys', '-t', 'e2e', ...k);
+    },
+    screen,
+    async alternate() {
+      return (await tmux('display-message', '-p', '-t', 'e2e', '#{alternate_on}')).trim() === '1';
+    },
+    async see(pattern, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const text = await screen();
+        if (pattern.test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`the screen never showed ${pattern}:\n${text}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+function home(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-inspector-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('the inspector in a real terminal', () => {
+  it('shows a request, its details, a replay, an edited replay; q leaves the terminal as it was; a restart lists earlier captures', async () => {
+    const seen: string[] = [];
+    const target = await startTarget(async (req, res) => {
+      seen.push(`${req.method} ${req.url} ${(await readBody(req)).toString()}`);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    const relay = await startRelay();
+    const dir = home();
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: dir, VISUAL: '', EDITOR: 'sed -i s/push/pull/' }));
+    // After the program, stty says whether the terminal is back in cooked mode (icanon) or was left raw (-icanon).
+    const command = `node ${CLI} ${target.port} --relay ${relay.url}; echo "EXITED $?"; stty -a | grep -oE -- '-?icanon'`;
+
+    await term.keys(command, 'Enter');
+    const header = await term.see(/● online +http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+/);
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+)/.exec(header)![1]!;
+    expect(await term.alternate()).toBe(true);
+    expect(header).toContain(`→ http://localhost:${target.port}`);
+
+    const res = await fetch(`${url}/hooks/github?x=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event":"push"}' });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    let screen = await term.see(/> \d\d:\d\d:\d\d POST +\/hooks\/github\?x=1 +200 /);
+    expect(screen).toContain('1 request');
+
+    await term.keys('Enter');
+    screen = await term.see(/── Request headers/);
+    expect(screen).toContain('POST /hooks/github?x=1');
+    expect(screen).toContain('x = 1');
+    await term.keys('Space');
+    screen = await term.see(/"event": "push"/);
+    expect(screen).toMatch(/── Response 200 OK/);
+    await term.keys('Enter');
+    await term.see(/code duration/);
+
+    await term.keys('r');
+    await term.see(/replayed [a-z0-9]+ as [a-z0-9]+: 200/);
+    screen = await term.see(/↻/);
+    expect(screen.split('\n').filter((l) => l.includes('/hooks/github?x=1'))).toHaveLength(2);
+    expect(screen).toMatch(/\/hooks\/github\?x=1 +200 .*↻/);
+
+    await term.keys('e');
+    await term.see(/with the edited body \(16 B\) as [a-z0-9]+: 200/);
+    screen = await term.see(/↻[\s\S]*↻/);
+    expect(screen.split('\n').filter((l) => l.includes('/hooks/github?x=1'))).toHaveLength(3);
+    expect(seen).toEqual(['POST /hooks/github?x=1 {"event":"push"}', 'POST /hooks/github?x=1 {"event":"push"}', 'POST /hooks/github?x=1 {"event":"pull"}']);
+    expect(await term.alternate()).toBe(true);
+
+    // The edited body is only in the store: the filter finds it there.
+    await term.keys('/', 'pull', 'Enter');
+    screen = await term.see(/filter "pull": 1 of 3/);
+    await term.keys('c');
+    screen = await term.see(/Not copied \(no clipboard tool found\)/);
+    expect(screen).toContain("  -H 'content-type: application/json' \\\n");
+    expect(screen).toContain("printf %s 'eyJldmVudCI6InB1bGwifQ==' |");
+    await term.keys('G');
+    await term.see(new RegExp(`\n  'http://localhost:${target.port}/hooks/github\\?x=1'\n`));
+    await term.keys('Escape');
+    await term.see(/code duration/);
+    await term.keys('Escape');
+    await term.see(/3 requests/);
+
+    await term.keys('q');
+    screen = await term.see(/EXITED 0/);
+    expect(await term.alternate()).toBe(false);
+    expect(screen).not.toContain('● online');
+    // The shell's screen is back: the command line typed, the program's last words, a prompt.
+    expect(screen).toMatch(/hooktunnel\.js \d+ --relay[\s\S]*\nEXITED 0\nicanon\n\S*[#$] *\n/);
+
+    const store = CaptureStore.open(dir, { readonly: true });
+    const captures = listCaptures(store, 10);
+    store.close();
+    expect(captures).toHaveLength(3);
+    expect(captures[1]!.replayOf).toBe(captures[0]!.id);
+    expect(captures[2]!.replayOf).toBe(captures[1]!.replayOf);
+
+    await term.keys('clear', 'Enter');
+    await term.keys(command, 'Enter');
+    screen = await term.see(/0 requests {2}· {2}3 earlier/);
+    expect(screen.split('\n').filter((l) => l.includes('/hooks/github?x=1'))).toHaveLength(3);
+    await term.keys('C-c');
+    await term.see(/EXITED 0/);
+    expect(await term.alternate()).toBe(false);
+  });
+
+  it('follows a resize of the terminal', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: home() }));
+    await term.keys(`node ${CLI} ${target.port} --relay ${relay.url}`, 'Enter');
+    const header = await term.see(/● online +(http:\S+)/);
+    const url = /● online +(http:\S+)/.exec(header)![1]!;
+    await (await fetch(`${url}/${'long-path-segment/'.repeat(8)}end`)).arrayBuffer();
+    await term.see(/> \d\d:\d\d:\d\d GET +\/long-path-segment\/long-path-se… 200 /);
+
+    await term.tmux('resize-window', '-t', 'e2e', '-x', '120', '-y', '40');
+    let screen = await term.see(/GET +\/(long-path-segment\/){3}/);
+    let lines = screen.split('\n');
+    expect(lines.findIndex((l) => l.includes('q quit'))).toBe(38);
+    await term.tmux('resize-window', '-t', 'e2e', '-x', '60', '-y', '15');
+    // At 60 columns the size column goes: the heading ends with "duration".
+    screen = await term.see(/code duration\n/);
+    lines = screen.split('\n');
+    expect(lines.findIndex((l) => l.includes('? help'))).toBe(13);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
+    await term.keys('q');
+  });
+
+  it('with --no-ui, a terminal gets one plain line per exchange: no alternate screen, no cursor movement', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: home() }));
+
+    await term.keys(`node ${CLI} ${target.port} --relay ${relay.url} --no-ui; echo "EXITED $?"`, 'Enter');
+    const banner = await term.see(/● (http:\S+) -> http:\/\/localhost:\d+/);
+    const url = /● (http:\S+) ->/.exec(banner)![1]!;
+    await (await fetch(`${url}/plain?q=1`, { method: 'POST', body: 'abc' })).arrayBuffer();
+
+    await term.see(/\d\d:\d\d:\d\d {2}POST +\/plain\?q=1 {2}200 /);
+    expect(await term.alternate()).toBe(false);
+    await term.keys('C-c');
+    await term.see(/EXITED 0/);
+  });
+});
