@@ -126,7 +126,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
   if (wantsInspector(opts)) {
     const { startInspector } = await loadInspector();
     inspector = startInspector({
-      agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000,
+      agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000, secrets,
       onQuit: () => void stop().then(() => process.exit(0)),
     });
   } else {

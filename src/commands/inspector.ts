@@ -19,6 +19,9 @@ import { detailLines } from '../ui/inspector/detail-lines.js';
 import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
 import { copyToClipboard } from './clipboard.js';
 import { editorCommand, runEditor } from './editor.js';
+import type { WebhookSecret } from '../webhooks/types.js';
+import { resignCaptured } from '../webhooks/resign.js';
+import { capturedPublicUrl } from '../webhooks/url.js';
 
 /** What the inspector needs from the running agent. */
 export interface InspectorSetup {
@@ -29,6 +32,8 @@ export interface InspectorSetup {
   /** The agent's `--host-header preserve`: replays keep the captured Host too. */
   readonly preserveHost: boolean;
   readonly timeoutMs: number;
+  /** The agent's `--verify` secrets: replays (`r`, `e`) are re-signed with them and their signature checked. */
+  readonly secrets: readonly WebhookSecret[];
   /** Called on `q` / Ctrl-C, after the terminal was given back. */
   readonly onQuit: () => void;
 }
@@ -74,10 +79,17 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
     return { c, body, target: agent.target };
   };
-  const send = (c: Capture, target: Target, body: Buffer): Promise<RequestEvent> =>
-    replayRequest(events, target, { method: c.method, path: c.path, headers: c.requestHeaders, body }, {
+  // As `hooktunnel replay` does: a recognised signature is made again (fresh timestamp, over this body) when a
+  // secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
+  const send = async (c: Capture, target: Target, body: Buffer): Promise<{ event: RequestEvent; note: string }> => {
+    const signed = resignCaptured(c, body, setup.secrets);
+    const note = signed.resigned ? `, re-signed for ${signed.provider}` : signed.provider ? `, ${signed.provider} signature as captured (no secret: --verify)` : '';
+    const event = await replayRequest(events, target, { method: c.method, path: signed.path, headers: signed.headers, body }, {
       replayOf: c.id, tunnel: c.tunnel, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost,
+      verify: setup.secrets.length > 0 ? { secrets: setup.secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
     });
+    return { event, note };
+  };
 
   return {
     async loadDetail(id) {
@@ -86,7 +98,8 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     },
     async replay(id) {
       const { c, body, target } = capturedRequest(id);
-      return replayedText(c.id, await send(c, target, body));
+      const { event, note } = await send(c, target, body);
+      return replayedText(c.id, event, note);
     },
     async editAndReplay(id) {
       const { c, body, target } = capturedRequest(id);
@@ -100,7 +113,8 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
         if (code !== 0) throw new Error(`${editorCommand()} exited with ${code}: nothing replayed`);
         const edited = readFileSync(file);
         if (edited.equals(body)) return `body unchanged: nothing replayed (r replays ${c.id} as it is)`;
-        return replayedText(c.id, await send(c, target, edited), ` with the edited body (${formatBytes(edited.length)})`);
+        const { event, note } = await send(c, target, edited);
+        return replayedText(c.id, event, ` with the edited body (${formatBytes(edited.length)})${note}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { listCaptures } from '../../src/capture/queries.js';
 import { CaptureStore } from '../../src/capture/store.js';
+import { findSample } from '../../src/webhooks/samples/index.js';
+import { signRequest } from '../../src/webhooks/resign.js';
+import { SECRETS, accept } from '../helpers/providers.js';
 import { CLI, readBody, startRelay, startTarget } from '../helpers/servers.js';
 
 const run = promisify(execFile);
@@ -150,6 +153,39 @@ describe('the inspector in a real terminal', () => {
     await term.keys('C-c');
     await term.see(/EXITED 0/);
     expect(await term.alternate()).toBe(false);
+  });
+
+  it('r re-signs: a Stripe event signed an hour ago is marked ✗, its replay gets a fresh signature that Stripe accepts', async () => {
+    const verdicts: boolean[] = [];
+    const target = await startTarget(async (req, res) => {
+      const body = await readBody(req);
+      const ok = await accept.stripe({ headers: req.rawHeaders, body, url: '', nowMs: Date.now() });
+      verdicts.push(ok);
+      res.statusCode = ok ? 200 : 400;
+      res.end(ok ? 'accepted' : 'bad signature');
+    });
+    const relay = await startRelay();
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: home() }));
+    await term.keys(`node ${CLI} ${target.port} --relay ${relay.url} --verify stripe=${SECRETS.stripe}`, 'Enter');
+    const header = await term.see(/● online +http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+/);
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+)/.exec(header)![1]!;
+
+    const hourAgo = Date.now() - 3600_000;
+    const sample = findSample('stripe', 'payment_intent.succeeded')!.build(hourAgo);
+    const signed = signRequest({ url: `${url}/stripe`, headers: sample.headers, body: sample.body }, { provider: 'stripe', secret: SECRETS.stripe }, hourAgo);
+    const headers = new Headers();
+    for (let i = 0; i < signed.headers.length; i += 2) headers.append(signed.headers[i]!, signed.headers[i + 1]!);
+    const res = await fetch(`${url}/stripe`, { method: 'POST', headers, body: sample.body });
+    expect(res.status).toBe(400);
+    await res.arrayBuffer();
+    await term.see(/POST +\/stripe +400 .*✗/);
+
+    await term.keys('r');
+    await term.see(/replayed [a-z0-9]+, re-signed for stripe as [a-z0-9]+: 200/);
+    const screen = await term.see(/\/stripe +200 .*↻/);
+    expect(screen).toMatch(/\/stripe +200 .*✓/);
+    expect(verdicts).toEqual([false, true]);
+    await term.keys('q');
   });
 
   it('follows a resize of the terminal', async () => {
