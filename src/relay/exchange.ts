@@ -48,7 +48,8 @@ export class RelayExchange {
   private readonly receiveWindow = new ReceiveWindow();
   private requestEnded = false;
   private finished = false;
-  private pendingDrain = 0;
+  /** Body bytes written to the sender's response that have not yet reached its socket. */
+  private unflushed = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly out: DataBatcher;
   /** Where the request body comes from: the sender's request, or a buffer read before the agent was back. */
@@ -177,7 +178,7 @@ export class RelayExchange {
 
   private onData(chunk: Buffer, fin: boolean): void {
     if (!this.res.headersSent) return this.sink.violation(`body before response head on stream ${this.stream}`);
-    if (fin && this.pendingDrain === 0) {
+    if (fin && this.unflushed === 0) {
       // Body and end in one write: a small response leaves in a single syscall.
       this.receiveWindow.receive(chunk.length);
       this.res.end(chunk);
@@ -185,13 +186,13 @@ export class RelayExchange {
     }
     if (chunk.length > 0) {
       this.receiveWindow.receive(chunk.length);
-      if (this.res.write(chunk)) {
-        const credit = this.receiveWindow.consume(chunk.length);
-        if (credit > 0 && !fin) this.sink.send(encodeWindow(this.stream, credit));
-      } else {
-        if (this.pendingDrain === 0) this.res.once('drain', () => this.onDrain());
-        this.pendingDrain += chunk.length;
-      }
+      this.unflushed += chunk.length;
+      const n = chunk.length;
+      // Credit goes back as each chunk reaches the sender's socket (the write's callback), not when the whole
+      // buffer has drained: waiting for 'drain' let the agent's window run dry while the kernel still had data to
+      // send, and a 50 MiB download spent most of its time idle on both sides. At most a window per stream is
+      // ever buffered here either way.
+      this.res.write(chunk, () => this.onFlushed(n));
     }
     if (fin) {
       this.res.end();
@@ -199,10 +200,11 @@ export class RelayExchange {
     }
   }
 
-  private onDrain(): void {
-    const credit = this.receiveWindow.consume(this.pendingDrain, true);
-    this.pendingDrain = 0;
-    if (credit > 0 && !this.finished) this.sink.send(encodeWindow(this.stream, credit));
+  private onFlushed(n: number): void {
+    this.unflushed -= n;
+    if (this.finished) return;
+    const credit = this.receiveWindow.consume(n);
+    if (credit > 0) this.sink.send(encodeWindow(this.stream, credit));
   }
 
   /** Ends the exchange with an error: a clear answer if nothing was sent yet, else an aborted response. */
