@@ -71,7 +71,8 @@ function harResponse(c: Capture, body: Buffer): object {
 /**
  * A HAR 1.2 log (http://www.softwareishard.com/blog/har-12-spec/) of the captures in the order given. URLs use the
  * target the request was forwarded to, with the path exactly as forwarded (`//`, `..` and `%2F` stay as they
- * were). Custom fields: `_id`, `_replayOf`, `_error` on entries.
+ * were). An exchange the agent never finished says so in the entry's `comment`. Custom fields: `_id`, `_replayOf`,
+ * `_error` on entries.
  */
 export function toHar(items: readonly CaptureWithBodies[], version: string): object {
   const entries = items.map(({ capture: c, requestBody, responseBody }) => ({
@@ -81,6 +82,7 @@ export function toHar(items: readonly CaptureWithBodies[], version: string): obj
     response: harResponse(c, responseBody),
     cache: {},
     timings: { send: 0, wait: c.durationMs, receive: 0 },
+    ...(c.complete ? {} : { comment: 'incomplete: the agent stopped before this exchange ended; bodies hold what had arrived' }),
     _id: c.id,
     ...(c.replayOf ? { _replayOf: c.replayOf } : {}),
     ...(c.error ? { _error: c.error } : {}),

@@ -18,6 +18,7 @@ export interface Capture {
   readonly error?: string;
   readonly message?: string;
   readonly durationMs: number;
+  /** Body bytes that passed (more than stored when truncated); while incomplete, the bytes stored so far. */
   readonly requestBytes: number;
   readonly responseBytes: number;
   readonly requestTruncated: boolean;
@@ -102,4 +103,34 @@ export function readBody(store: CaptureStore, id: string, direction: Direction):
   if (row.body !== null) return row.body;
   const parts = store.database.prepare('SELECT data FROM bodies WHERE capture_seq = ? AND direction = ? ORDER BY part').all(row.seq, direction) as Array<{ data: Buffer }>;
   return Buffer.concat(parts.map((p) => p.data));
+}
+
+/** Why a stored request body is not the whole body the sender sent (see partialRequestBody). */
+export interface PartialBody {
+  /** `truncated`: cut at the capture limit. `incomplete`: the agent stopped while the body was still arriving. */
+  readonly reason: 'truncated' | 'incomplete';
+  /** Bytes stored. */
+  readonly stored: number;
+  /** Bytes the sender sent or announced (Content-Length); undefined when not known. */
+  readonly total?: number;
+}
+
+/**
+ * Undefined when `body` (the stored request body of `c`) is the whole body the sender sent, else why not. An
+ * exchange the agent never finished (killed mid-traffic) counts as whole only when the body reached its
+ * Content-Length: a chunked one may have been cut anywhere.
+ */
+export function partialRequestBody(c: Capture, body: Buffer): PartialBody | undefined {
+  if (c.requestTruncated) return { reason: 'truncated', stored: body.length, total: c.requestBytes };
+  if (c.complete) return undefined;
+  const announced = contentLength(c.requestHeaders);
+  if (announced === body.length) return undefined;
+  return { reason: 'incomplete', stored: body.length, total: announced };
+}
+
+function contentLength(headers: readonly string[]): number | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'content-length' && /^\d+$/.test(headers[i + 1]!)) return Number(headers[i + 1]);
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { Retention, type RetentionLimits } from './retention.js';
-import { MIGRATIONS, SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+import { MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
 /** Retention and size options of the store. */
 export interface StoreOptions {
@@ -68,7 +68,9 @@ export class CaptureStore {
     this.retention = options.readonly ? undefined : new Retention(db, this.options as RetentionLimits);
     this.appendTx = db.transaction((seq, direction, part, data) => {
       this.stmt.chunk!.run(seq, direction, part, data);
-      this.stmt.grow!.run(data.length, seq);
+      // The direction's byte count follows what is stored, so an exchange the agent never finished (killed) says how
+      // much of its bodies arrived; `finish` then writes the bytes seen, the cut-off ones included.
+      this.stmt.grow!.run(data.length, direction === REQUEST ? data.length : 0, direction === REQUEST ? 0 : data.length, seq);
     });
     this.finishTx = db.transaction((seq, end, stored, tail) => {
       for (const [direction, part, data] of tail) this.stmt.chunk!.run(seq, direction, part, data);
@@ -199,7 +201,7 @@ function prepare(db: Database.Database, readonly: boolean) {
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO captures (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
     chunk: db.prepare('INSERT INTO bodies (capture_seq, direction, part, data) VALUES (?, ?, ?, ?)'),
-    grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ? WHERE seq = ?'),
+    grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ?, req_bytes = req_bytes + ?, res_bytes = res_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
       req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, complete = 1 WHERE seq = ?`),
   };

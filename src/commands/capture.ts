@@ -4,12 +4,12 @@ import chalk from 'chalk';
 import { Command, Option } from 'commander';
 import { toCurl } from '../capture/curl.js';
 import { toHar, type CaptureWithBodies } from '../capture/har.js';
-import { findCapture, listCaptures, readBody, selectCaptures, type Capture } from '../capture/queries.js';
+import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures, type Capture } from '../capture/queries.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { resolveDataDir } from '../paths.js';
 import { exchangeText } from '../ui/exchange-text.js';
-import { formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
+import { describePartialBody, formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
 import { signatureMark } from '../ui/printers.js';
 import { headerArgument, runReplay, targetArgument, type ReplayFlags } from './replay.js';
 import { VERIFY_HELP, verifyArgument } from './secrets.js';
@@ -36,6 +36,7 @@ function summaryLine(c: Capture): string {
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.missed ? chalk.magenta('missed') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
+    c.requestTruncated || c.responseTruncated ? chalk.yellow('truncated') : '',
     c.complete ? '' : chalk.yellow('incomplete'),
   ].filter(Boolean).join(' ');
   const sizes = `${formatBytes(c.requestBytes)} -> ${formatBytes(c.responseBytes)}`;
@@ -77,8 +78,13 @@ function runExport(ids: string[], opts: StoreFlags & { format: 'har' | 'curl' },
   const store = openStore(opts, true);
   const items = withCapture(() => selectCaptures(store, ids)).map((c) => bodies(store, c));
   store.close();
-  if (opts.format === 'har') process.stdout.write(`${JSON.stringify(toHar(items, version), null, 2)}\n`);
-  else process.stdout.write(items.map((item) => `${toCurl(item)}\n`).join(''));
+  if (opts.format === 'har') return void process.stdout.write(`${JSON.stringify(toHar(items, version), null, 2)}\n`);
+  // A command that cannot send the whole body still says what it sends: never a silently different request.
+  for (const { capture: c, requestBody } of items) {
+    const partial = partialRequestBody(c, requestBody);
+    if (partial) process.stderr.write(`${chalk.yellow('warning')} capture ${c.id}: ${describePartialBody(partial)}; its curl command sends that part\n`);
+  }
+  process.stdout.write(items.map((item) => `${toCurl(item)}\n`).join(''));
 }
 
 /** `requests`, `show`, `replay` and `export`: the commands that read the capture store. */

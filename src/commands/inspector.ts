@@ -7,13 +7,13 @@ import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js
 import { replayEvents, replayRequest } from '../agent/replay.js';
 import type { Target } from '../agent/target.js';
 import { toCurl } from '../capture/curl.js';
-import { findCapture, listCaptures, readBody, type Capture } from '../capture/queries.js';
+import { findCapture, listCaptures, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
 import { headerOf } from '../ui/body-preview.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
+import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
 import { detailLines } from '../ui/inspector/detail-lines.js';
 import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
@@ -73,9 +73,8 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
   const capturedRequest = (id: string): { c: Capture; body: Buffer; target: Target } => {
     const c = findCapture(needStore(store), id);
     const body = readBody(needStore(store), c.id, REQUEST);
-    if (c.requestTruncated) {
-      throw new Error(`only ${formatBytes(body.length)} of its ${formatBytes(c.requestBytes)} body was kept; use hooktunnel replay ${c.id} --body FILE`);
-    }
+    const partial = partialRequestBody(c, body);
+    if (partial) throw new Error(`${describePartialBody(partial)}; use hooktunnel replay ${c.id} --body FILE`);
     // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
     return { c, body, target: agent.target };
   };

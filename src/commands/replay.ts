@@ -4,13 +4,13 @@ import chalk from 'chalk';
 import { InvalidArgumentError } from 'commander';
 import { replayEvents, replayRequest } from '../agent/replay.js';
 import { parseTarget, type Target } from '../agent/target.js';
-import { findCapture, readBody, type Capture } from '../capture/queries.js';
+import { findCapture, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
-import { formatBytes } from '../ui/format.js';
+import { describePartialBody } from '../ui/format.js';
 import { formatRequestLine, jsonLine } from '../ui/printers.js';
 import { resignCaptured, withSecretFor } from '../webhooks/resign.js';
 import { capturedPublicUrl } from '../webhooks/url.js';
@@ -87,7 +87,8 @@ function replayStore(flags: StoreFlags): { store: CaptureStore; writable: boolea
   }
 }
 
-function replayBody(flags: ReplayFlags, store: CaptureStore, id: string, truncated: boolean, total: number): Buffer {
+/** `--body`, else the captured body; a body not stored whole (truncated, or cut off by a crash) is refused, exit 1. */
+function replayBody(flags: ReplayFlags, store: CaptureStore, c: Capture): Buffer {
   if (flags.body !== undefined) {
     try {
       return readFileSync(flags.body === '-' ? 0 : flags.body);
@@ -95,8 +96,9 @@ function replayBody(flags: ReplayFlags, store: CaptureStore, id: string, truncat
       fail(`cannot read --body ${flags.body}: ${(err as Error).message}`, EXIT_USAGE);
     }
   }
-  const body = readBody(store, id, REQUEST);
-  if (truncated) fail(`capture ${id} kept only ${formatBytes(body.length)} of its ${formatBytes(total)} body; pass --body FILE to replay it`);
+  const body = readBody(store, c.id, REQUEST);
+  const partial = partialRequestBody(c, body);
+  if (partial) fail(`capture ${c.id}: ${describePartialBody(partial)}; pass --body FILE to replay it`);
   return body;
 }
 
@@ -118,7 +120,7 @@ export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
   const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);
   const c = withCapture(() => findCapture(store, id));
-  const body = replayBody(flags, store, c.id, c.requestTruncated, c.requestBytes);
+  const body = replayBody(flags, store, c);
   let target: Target;
   try {
     target = flags.to ?? parseTarget(c.target);

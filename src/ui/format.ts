@@ -44,3 +44,11 @@ export function sanitize(text: string): string {
 export function describeSignature(check: { status: string; provider?: string; reason?: string }): string {
   return [check.status, check.provider].filter(Boolean).join(' ') + (check.reason ? `: ${check.reason}` : '');
 }
+
+/** Why a stored body is not the whole one, in words: `only 1.0 MB of its 11.0 MB body was kept (the capture limit)`. */
+export function describePartialBody(p: { reason: 'truncated' | 'incomplete'; stored: number; total?: number }): string {
+  const of = p.total !== undefined ? ` of its ${formatBytes(p.total)}` : '';
+  return p.reason === 'truncated'
+    ? `only ${formatBytes(p.stored)}${of} body was kept (the capture limit)`
+    : `it was in flight when the agent stopped: only ${formatBytes(p.stored)}${of} body had arrived`;
+}

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { attachRecorder, openCaptureStore } from '../../src/index.js';
-import { runCli, startTunnel } from '../helpers/servers.js';
+import { readBody, runCli, startTarget, startTunnel } from '../helpers/servers.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
 import { agentFor, cli, dataDir, lines, recordingTarget, requestIds } from './capture-fixtures.js';
 
@@ -92,6 +93,52 @@ describe('capture', () => {
     }
   });
 
+  it('kill -9 mid-upload: earlier exchanges read back intact; the one in flight is incomplete with what arrived, and replay and export say so', async () => {
+    const dir = dataDir();
+    const arrived = { bytes: 0, enough: () => {} };
+    const target = await startTarget((req, res) => {
+      if (req.url !== '/inflight') return void readBody(req).then(() => res.end('ok'));
+      // Never answered: the agent is killed while this body is still arriving.
+      req.on('data', (c: Buffer) => (arrived.bytes += c.length) >= 256 * 1024 && arrived.enough());
+    });
+    const { agent, base, prefix } = await agentFor(target.port, dir);
+    const before = [randomBytes(700), randomBytes(200_000)];
+    for (const [i, body] of before.entries()) await send(base, `${prefix}/before${i}`, { method: 'POST', body });
+    await agent.waitForLine(/"path":"\/before1"/);
+    const { port } = new URL(base);
+    const upload = request({ host: '127.0.0.1', port, method: 'POST', path: `${prefix}/inflight`, headers: { 'content-length': String(1024 * 1024) } });
+    upload.on('error', () => {});
+    const enough = new Promise<void>((resolve) => (arrived.enough = resolve));
+    upload.write(randomBytes(320 * 1024));
+    // The agent stores each 64 KiB of a large body before it forwards it: what the target has, the store has.
+    await enough;
+
+    agent.child.kill('SIGKILL');
+    await agent.exited();
+    upload.destroy();
+    const rows = lines((await cli(['requests', '--json'], dir)).out);
+    const inflight = await show(String(rows[2]!.id), dir);
+    const text = (await cli(['show', String(rows[2]!.id)], dir)).out;
+    const replayed = await cli(['replay', String(rows[2]!.id)], dir);
+    const curl = await cli(['export', '--format', 'curl', String(rows[2]!.id)], dir);
+
+    expect(rows.map((r) => r.path)).toEqual(['/before0', '/before1', '/inflight']);
+    for (const [i, body] of before.entries()) {
+      const shown = await show(String(rows[i]!.id), dir);
+      expect(shown.complete).toBe(true);
+      expect(Buffer.from(shown.request.bodyBase64, 'base64').equals(body)).toBe(true);
+    }
+    const stored = Buffer.from(inflight.request.bodyBase64, 'base64');
+    expect(inflight.complete).toBe(false);
+    expect(stored.length).toBeGreaterThanOrEqual(128 * 1024);
+    expect(inflight.request.bodyBytes).toBe(stored.length);
+    expect(text).toMatch(/incomplete \(in flight when the agent stopped\)/);
+    expect(text).toMatch(/binary, \d+\.\d KB:/);
+    expect(replayed).toMatchObject({ code: 1, err: expect.stringMatching(/in flight when the agent stopped: only [\d.]+ KB of its 1\.0 MB body had arrived; pass --body FILE/) });
+    expect(curl.code).toBe(0);
+    expect(curl.err).toMatch(/warning capture \w+: it was in flight when the agent stopped/);
+  });
+
   it('ids by unique prefix; unknown, malformed and ambiguous ids exit 1 with a clear message', async () => {
     const dir = dataDir();
     const { target } = await recordingTarget();
@@ -122,8 +169,10 @@ describe('capture', () => {
     const rows = lines((await cli(['requests', '--json', '--limit', '100'], dir)).out);
     const shown = await show(String(rows[2]!.id), dir);
     const text = (await cli(['show', String(rows[1]!.id)], dir)).out;
+    const listed = (await cli(['requests'], dir)).out;
 
     expect(rows.map((r) => r.path)).toEqual(['/r3', '/r4', '/r5']);
+    expect(listed).toMatch(/\/r5 .* truncated/);
     expect(shown.request).toMatchObject({ bodyBytes: 300_000, truncated: true });
     expect(Buffer.from(shown.request.bodyBase64, 'base64').equals(Buffer.alloc(1000, 5))).toBe(true);
     expect(text).toMatch(/stored 1000 B of 4\.9 KB: truncated at the capture limit/);

@@ -28,6 +28,7 @@ interface Verdict {
   readonly path: string;
   readonly accepted: boolean;
   readonly headers: string[];
+  readonly body: Buffer;
 }
 
 /**
@@ -46,7 +47,7 @@ async function providerReceiver(publicUrl: () => string) {
     const url = publicUrl() + (req.url === '/' ? '' : req.url!);
     const check = accept[provider];
     const accepted = check ? await check({ headers: req.rawHeaders, body, url, nowMs: Date.now() + clock.offsetMs }) : false;
-    verdicts.push({ provider, path: req.url!, accepted, headers: req.rawHeaders });
+    verdicts.push({ provider, path: req.url!, accepted, headers: req.rawHeaders, body });
     res.writeHead(accepted ? 200 : 400, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted }));
   });
   return { target, verdicts, clock };
@@ -114,6 +115,25 @@ describe('hooktunnel send through a real relay and agent, checked by the provide
     expect(verdicts[0]).toMatchObject({ provider: 'stripe', accepted: false });
     expect(requestEvent(await agent.waitForLine(/"path":"\/stripe"/)).signature).toEqual({ status: 'invalid', provider: 'stripe', reason: 'mismatch' });
     expect(requestEvent(await agent.waitForLine(/"path":"\/other"/)).signature).toEqual({ status: 'unsigned' });
+  });
+});
+
+describe('hooktunnel send --data', () => {
+  it('signs a body of your own, from a file or standard input, as the provider does; sent byte for byte', async () => {
+    const dir = dataDir();
+    const { target, verdicts } = await providerReceiver(() => '');
+    const file = join(dir, '..', 'my-event.json');
+    const mine = Buffer.from('{"id":"evt_mine","type":"payment_intent.succeeded","note":"caf\u00e9 \u2713"}\n');
+    writeFileSync(file, mine);
+    const env = { HOOKTUNNEL_VERIFY: `stripe=${SECRETS.stripe}` };
+
+    const fromFile = await run(['send', 'stripe', 'payment_intent.succeeded', '--to', `${target.url}/stripe`, '--data', file], env);
+    const piped = runCli(['send', 'github', 'push', '--to', `127.0.0.1:${target.port}`, '--path', '/github', '--secret', SECRETS.github, '--data', '-']);
+    piped.child.stdin.end(mine);
+
+    expect(fromFile.code, fromFile.err).toBe(0);
+    expect(await piped.exited(), piped.stderr()).toBe(0);
+    expect(verdicts.map((v) => [v.provider, v.accepted, v.body.equals(mine)])).toEqual([['stripe', true, true], ['github', true, true]]);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { findCapture, listCaptures, readBody, selectCaptures } from '../../src/capture/queries.js';
+import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures } from '../../src/capture/queries.js';
 import { REQUEST, RESPONSE, SCHEMA, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
 import { CaptureStore, DB_FILE, type StoreOptions } from '../../src/capture/store.js';
 import { ErrorCode } from '../../src/errors.js';
@@ -59,17 +59,33 @@ describe('capture store', () => {
     expect(readBody(store, 'abc123', RESPONSE)).toHaveLength(0);
   });
 
-  it('streams bodies as chunk rows: the exchange is there, incomplete, before it ends', () => {
+  it('streams bodies as chunk rows: the exchange is there, incomplete, with the bytes stored so far, before it ends', () => {
     const store = open(tempDir());
     const seq = store.begin(head('big'))!;
     store.appendChunk(seq, REQUEST, 0, Buffer.from('hello '));
-    expect(findCapture(store, 'big')).toMatchObject({ complete: false, status: 0 });
-    store.finish(seq, end({ requestBytes: 11 }), 13, [[REQUEST, 1, Buffer.from('world')], [RESPONSE, 0, Buffer.from('ok')]]);
+    store.appendChunk(seq, RESPONSE, 0, Buffer.from('o'));
+    expect(findCapture(store, 'big')).toMatchObject({ complete: false, status: 0, requestBytes: 6, responseBytes: 1 });
+    store.finish(seq, end({ requestBytes: 11 }), 13, [[REQUEST, 1, Buffer.from('world')], [RESPONSE, 1, Buffer.from('k')]]);
 
-    expect(findCapture(store, 'big')).toMatchObject({ complete: true, status: 200, requestBytes: 11 });
+    expect(findCapture(store, 'big')).toMatchObject({ complete: true, status: 200, requestBytes: 11, responseBytes: 2 });
     expect(readBody(store, 'big', REQUEST).toString()).toBe('hello world');
     expect(readBody(store, 'big', RESPONSE).toString()).toBe('ok');
     expect(store.begin(head('big'))).toBeUndefined();
+  });
+
+  it('a body is whole unless truncated, or cut off short of its Content-Length while incomplete', () => {
+    const store = open(tempDir());
+    const withLength = (id: string, n: number): CaptureHead => head(id, undefined, { headers: ['Content-Length', String(n)] });
+    store.writeWhole(head('cut'), end({ requestBytes: 9, requestTruncated: true }), Buffer.from('req'), Buffer.alloc(0));
+    store.appendChunk(store.begin(withLength('short', 10))!, REQUEST, 0, Buffer.from('12345'));
+    store.appendChunk(store.begin(withLength('full', 5))!, REQUEST, 0, Buffer.from('12345'));
+    store.appendChunk(store.begin(head('chunked'))!, REQUEST, 0, Buffer.from('12345'));
+    const partial = (id: string) => partialRequestBody(findCapture(store, id), readBody(store, id, REQUEST));
+
+    expect(partial('cut')).toEqual({ reason: 'truncated', stored: 3, total: 9 });
+    expect(partial('short')).toEqual({ reason: 'incomplete', stored: 5, total: 10 });
+    expect(partial('full')).toBeUndefined();
+    expect(partial('chunked')).toEqual({ reason: 'incomplete', stored: 5, total: undefined });
   });
 
   it('lists the newest by arrival time, oldest first; selects all or by id in the order given', () => {
