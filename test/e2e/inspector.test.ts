@@ -148,7 +148,7 @@ describe('the inspector in a real terminal', () => {
 
     await term.keys('clear', 'Enter');
     await term.keys(command, 'Enter');
-    screen = await term.see(/0 requests {2}· {2}3 earlier/);
+    screen = await term.see(/0 requests · relay .* · 3 earlier/);
     expect(screen.split('\n').filter((l) => l.includes('/hooks/github?x=1'))).toHaveLength(3);
     await term.keys('C-c');
     await term.see(/EXITED 0/);
@@ -185,6 +185,34 @@ describe('the inspector in a real terminal', () => {
     const screen = await term.see(/\/stripe +200 .*↻/);
     expect(screen).toMatch(/\/stripe +200 .*✓/);
     expect(verdicts).toEqual([false, true]);
+    await term.keys('q');
+  });
+
+  it('what a stranger sends cannot set the title or the clipboard of the real terminal: it shows as escapes', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: home() }));
+    // tmux lets programs set its clipboard (OSC 52 makes a paste buffer) and the pane title (OSC 0/2).
+    await term.tmux('set-option', '-g', 'set-clipboard', 'on');
+    const title = async (): Promise<string> => (await term.tmux('display-message', '-p', '-t', 'e2e', '#{pane_title}')).trim();
+    const before = await title();
+    await term.keys(`node ${CLI} ${target.port} --relay ${relay.url}`, 'Enter');
+    const url = /● online +(http:\S+)/.exec(await term.see(/● online +http:\S+/))![1]!;
+
+    const body = 'a\u001b]0;PWNED\u001b\\b\u001b]52;c;cHduZWQ=\u001b\\c\u001b[2J\u009b31md\u202ee';
+    const res = await fetch(`${url}/evil%1b%5d0;T%07?q=%1b]2;PWNED%07`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-c1': '\u00c2\u009d0;PWNED\u00c2\u009c' }, body });
+    await res.arrayBuffer();
+    await term.see(/> .*\/evil%1b%5d0;T%07/);
+    await term.keys('Enter');
+    const top = await term.see(/── Request headers/);
+    expect(top).toContain('q = \\x1b]2;PWNED\\x07');
+    expect(top).toContain('x-c1: \\x9d0;PWNED\\x9c');
+    await term.keys('Space');
+
+    const screen = await term.see(/── Request body/);
+    expect(screen).toContain('a\\x1b]0;PWNED\\x1b\\b\\x1b]52;c;cHduZWQ=\\x1b\\c\\x1b[2J\\x9b31md\\u{202e}e');
+    expect(await title()).toBe(before);
+    expect(await term.tmux('list-buffers')).toBe('');
     await term.keys('q');
   });
 

@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest';
 import type { AgentEventMap, RequestEvent, SignatureCheck } from '../../src/agent/events.js';
 import type { Capture } from '../../src/capture/queries.js';
 import { InspectorApp } from '../../src/ui/inspector/App.js';
-import { InspectorController, type CopyResult, type InspectorActions } from '../../src/ui/inspector/controller.js';
+import { InspectorController, type CopyResult, type InspectorActions, type TunnelInfo } from '../../src/ui/inspector/controller.js';
 import { detailLines } from '../../src/ui/inspector/detail-lines.js';
 import { displayWidth } from '../../src/ui/text.js';
 
@@ -87,12 +87,12 @@ export function fakeActions(store: Map<string, StoredExchange>, overrides: Parti
 }
 
 /** The inspector on ink-testing-library at a given size, with an agent event emitter and a fake store. */
-export function inspector(options: { size?: { columns: number; rows: number }; overrides?: Partial<InspectorActions>; maxRows?: number } = {}) {
+export function inspector(options: { size?: { columns: number; rows: number }; overrides?: Partial<InspectorActions>; maxRows?: number; info?: Partial<TunnelInfo> } = {}) {
   const store = new Map<string, StoredExchange>();
   const { actions, calls } = fakeActions(store, options.overrides);
   const events = new EventEmitter<AgentEventMap>();
   const size = options.size ?? { columns: 80, rows: 24 };
-  const controller = new InspectorController({ url: 'http://127.0.0.1:7071/t/abc123', target: 'http://localhost:3000', relay: 'http://127.0.0.1:7071', embedded: true }, actions, {
+  const controller = new InspectorController({ url: 'http://127.0.0.1:7071/t/abc123', target: 'http://localhost:3000', relay: 'http://127.0.0.1:7071', embedded: true, ...options.info }, actions, {
     flushMs: 5, size, maxRows: options.maxRows,
   });
   controller.attach(events);

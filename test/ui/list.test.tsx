@@ -11,7 +11,7 @@ describe('inspector list', () => {
     const [first, second] = frame.split('\n');
     expect(first).toBe('● online  http://127.0.0.1:7071/t/abc123');
     expect(second).toContain('→ http://localhost:3000  ·  0 requests');
-    expect(second).toContain('relay http://127.0.0.1:7071');
+    expect(second).toContain('embedded relay: local only');
     expect(frame.split('\n')).toHaveLength(23);
   });
 
@@ -49,7 +49,7 @@ describe('inspector list', () => {
     expect(row('/signed')).toMatch(/✓\s*$/);
     expect(row('/forged')).toMatch(/✗\s*$/);
     expect(row('/while-away')).toMatch(/503 .*⏸/);
-    expect(frame).toContain('7 requests  ·  3 errors');
+    expect(frame).toContain('7 requests · 3 errors');
     // Colours (frames in tests may be without them): a relay error's status is red and reversed, a 5xx red.
     const status = (path: string, status: string) => rowLine(ui.controller.getState().rows.find((r) => r.path === path)!, 80, false).find((s) => s.text.trim() === status);
     expect(status('/down', '502')).toMatchObject({ color: 'red', inverse: true, bold: true });
@@ -76,7 +76,36 @@ describe('inspector list', () => {
 
     const lines = frame.split('\n');
     expect(lines.findIndex((l) => l.includes('/yesterday-1'))).toBeLessThan(lines.findIndex((l) => l.includes('/today')));
-    expect(frame).toContain('1 request  ·  2 earlier');
+    expect(frame).toContain('1 request · embedded relay: local only · 2 earlier');
+  });
+
+  it('at 80 columns the header keeps the URL whole while reconnecting, and the relay whole with errors and earlier rows', async () => {
+    const ui = inspector({ info: { url: 'https://k3v9x0c2m1qa.relay.example.com', relay: 'wss://relay.example.com', embedded: false } });
+    ui.controller.seed([capture({ path: '/yesterday' })]);
+    ui.exchange({ path: '/down', status: 502, error: 'upstream_unreachable' });
+
+    const [, online] = (await ui.see('1 error')).split('\n');
+    expect(online).toBe('→ http://localhost:3000 · 1 request · 1 error · relay wss://relay.example.com ·…');
+
+    ui.events.emit('state', { type: 'state', state: 'reconnecting', attempt: 3, delayMs: 1700, reason: 'cannot reach relay wss://relay.example.com: connect ECONNREFUSED' });
+    const [first, second] = (await ui.see('reconnecting')).split('\n');
+    expect(first).toBe('◌ reconnecting  https://k3v9x0c2m1qa.relay.example.com');
+    expect(second).toBe('→ http://localhost:3000 · next try in 1.7 s (attempt 3): cannot reach relay wss…');
+
+    ui.events.emit('state', { type: 'state', state: 'offline', reason: 'the relay refused the token' });
+    const [gone, why] = (await ui.see('offline')).split('\n');
+    expect(gone).toBe('○ offline  https://k3v9x0c2m1qa.relay.example.com');
+    expect(why).toBe('→ http://localhost:3000 · the relay refused the token · 1 request · 1 error · 1…');
+    expect(ui.widest()).toBeLessThanOrEqual(80);
+  });
+
+  it('says that the embedded relay is reachable from this machine only, also with errors and earlier rows at 80 columns', async () => {
+    const ui = inspector();
+    ui.controller.seed([capture({ path: '/yesterday' })]);
+    ui.exchange({ path: '/down', status: 502, error: 'upstream_unreachable' });
+
+    const [, second] = (await ui.see('1 error')).split('\n');
+    expect(second).toBe('→ http://localhost:3000 · 1 request · 1 error · embedded relay: local only · 1 …');
   });
 
   it('keeps a long path and a wide list on one line each, at the terminal width', async () => {
