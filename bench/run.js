@@ -3,6 +3,8 @@
 //   npm run bench            (builds, then runs this file)
 //   node bench/run.js        (uses the existing dist/)
 //
+// The run also puts the same load through bench/floor-proxy.js, the smallest Node reverse proxy (a reference).
+//
 // Environment knobs: BENCH_SECONDS (length of each measured wrk run, default 8), BENCH_WARMUP_SECONDS (default 3),
 // BENCH_BODY_REPS (50 MiB transfers per direction and path, default 3), BENCH_IDLE_TUNNELS (default 1000).
 //
@@ -527,6 +529,25 @@ async function loadPhases(results, problems) {
     };
   }
 
+  // The floor: the smallest Node reverse proxy (node:http + undici dispatch, one process, no WebSocket), the same
+  // load through it. Not hooktunnel: it shows what one Node HTTP hop costs here, against which the targets read.
+  progress(`reference: one Node HTTP hop (bench/floor-proxy.js), c=1 and c=64, ${SECONDS} s each`);
+  const floor = new Child('floor proxy', process.execPath, [join(BENCH_DIR, 'floor-proxy.js'), String(target.port)]);
+  floor.port = JSON.parse(await floor.waitLine(jsonLine('listening'), 10_000, 'listening line')).port;
+  const floorBase = `http://127.0.0.1:${floor.port}`;
+  if (WARMUP_SECONDS > 0) await wrk(`${floorBase}/hook`, 16, WARMUP_SECONDS);
+  const f1 = await wrk(`${floorBase}/hook`, 1, SECONDS, { floor });
+  const f64 = await wrk(`${floorBase}/hook`, 64, SECONDS, { floor });
+  for (const [c, r] of [[1, f1], [64, f64]]) if (r.non2xx > 0) problems.push(`floor proxy c=${c}: ${r.non2xx} of ${r.requests} responses were not 2xx/3xx`);
+  results.floor = {
+    c1: f1,
+    c64: f64,
+    addedP50Ms: f1.p50Ms - runs[1].direct.p50Ms,
+    ratioC64: f64.okRps / runs[64].direct.okRps,
+    cpuUsC64: f64.cpuUsPerRequest.floor,
+  };
+  await floor.stop();
+
   // 50 MiB each way.
   progress(`50 MiB bodies: ${BODY_REPS} x (POST, GET) x (direct, tunnel)`);
   const bodyFile = join(tmp, 'body-50MiB.bin');
@@ -766,6 +787,11 @@ function table(results, problems) {
   }
   out.push('Relay / agent RSS between phases (MiB)');
   for (const t of results.rssTimeline) row(`  ${t.label}`, '', `${f(t.relayMiB, 1)}/${f(t.agentMiB, 1)}`);
+  const F = results.floor;
+  out.push('Reference: one Node HTTP hop (bench/floor-proxy.js: node:http + undici, one process, no WebSocket; not hooktunnel)');
+  row('  added latency p50, c=1 (ms)', '', f(F.addedP50Ms, 3));
+  row('  throughput c=64, hop/direct', f(results.throughput.c64.direct.okRps, 0), f(F.c64.okRps, 0), ratio(F.ratioC64));
+  row('  its CPU per request, c=64 (µs)', '', f(F.cpuUsC64, 1));
   const I = results.idle;
   out.push(`Idle tunnels (fresh relay, ${results.meta.idleFlags.join(' ')}; RSS in MiB)`);
   row('  relay RSS, no tunnel', '', f(I.rss0MiB, 1));
