@@ -27,7 +27,8 @@ const server = createServer({ keepAlive: true }, (req, res) => {
     { method: req.method, path: req.url, headers, body: hasBody ? req : null },
     {
       onConnect() {},
-      onHeaders(status, raw) {
+      onHeaders(status, raw, resume) {
+        res.on('drain', resume);
         const out = [];
         for (let i = 0; i < raw.length; i += 2) {
           const name = raw[i].toString('latin1');
@@ -37,6 +38,7 @@ const server = createServer({ keepAlive: true }, (req, res) => {
         return true;
       },
       onData(chunk) {
+        // false pauses undici until the sender's socket drains (resume, above).
         return res.write(chunk);
       },
       onComplete() {
