@@ -546,10 +546,9 @@ async function loadPhases(results, problems) {
     ratioC64: f64.okRps / runs[64].direct.okRps,
     cpuUsC64: f64.cpuUsPerRequest.floor,
   };
-  await floor.stop();
 
   // 50 MiB each way.
-  progress(`50 MiB bodies: ${BODY_REPS} x (POST, GET) x (direct, tunnel)`);
+  progress(`50 MiB bodies: ${BODY_REPS} x (POST, GET) x (direct, tunnel, one Node hop)`);
   const bodyFile = join(tmp, 'body-50MiB.bin');
   const fd = openSync(bodyFile, 'w');
   const chunk = Buffer.alloc(MiB, 0x62);
@@ -560,12 +559,13 @@ async function loadPhases(results, problems) {
     bodies[kind] = {
       direct: { seconds: [], targetGrowthMiB: [], targetCpuMs: [] },
       tunnel: { seconds: [], relayGrowthMiB: [], agentGrowthMiB: [], targetGrowthMiB: [], relayCpuMs: [], agentCpuMs: [], targetCpuMs: [] },
+      hop: { seconds: [], floorGrowthMiB: [], floorCpuMs: [] },
     };
   }
   let hwmReset = true;
   for (let rep = 0; rep < BODY_REPS; rep++) {
     for (const kind of ['post', 'get']) {
-      for (const [name, base, watch] of [['direct', direct, { target }], ['tunnel', tunnel, { relay, agent, target }]]) {
+      for (const [name, base, watch] of [['direct', direct, { target }], ['tunnel', tunnel, { relay, agent, target }], ['hop', floorBase, { floor }]]) {
         const { result, memory: mem } = await withPeakMemory(watch, () => curlTransfer(kind, base, bodyFile));
         if (result.problem) problems.push(`50 MiB ${kind.toUpperCase()} ${name}: ${result.problem}`);
         const b = bodies[kind][name];
@@ -581,7 +581,7 @@ async function loadPhases(results, problems) {
   }
   for (const kind of ['post', 'get']) {
     const b = bodies[kind];
-    for (const side of ['direct', 'tunnel']) {
+    for (const side of ['direct', 'tunnel', 'hop']) {
       b[side].medianSeconds = median(b[side].seconds);
       for (const k of Object.keys(b[side])) {
         if (k.endsWith('GrowthMiB')) b[side][`max${k[0].toUpperCase()}${k.slice(1)}`] = Math.max(...b[side][k]);
@@ -589,7 +589,9 @@ async function loadPhases(results, problems) {
       }
     }
     b.ratio = b.tunnel.medianSeconds / b.direct.medianSeconds;
+    b.hopRatio = b.hop.medianSeconds / b.direct.medianSeconds;
   }
+  await floor.stop();
   results.bodies = { bytes: BODY_BYTES, reps: BODY_REPS, peakMethod: hwmReset ? 'VmHWM reset via clear_refs + VmRSS sampled every 20 ms' : 'VmRSS sampled every 20 ms', ...bodies };
   snapshot('after 50 MiB bodies');
   await sleep(2000);
@@ -792,6 +794,10 @@ function table(results, problems) {
   row('  added latency p50, c=1 (ms)', '', f(F.addedP50Ms, 3));
   row('  throughput c=64, hop/direct', f(results.throughput.c64.direct.okRps, 0), f(F.c64.okRps, 0), ratio(F.ratioC64));
   row('  its CPU per request, c=64 (µs)', '', f(F.cpuUsC64, 1));
+  for (const kind of ['post', 'get']) {
+    const b = results.bodies[kind];
+    row(`  ${kind.toUpperCase()} 50 MiB, hop/direct time (s)`, f(b.direct.medianSeconds, 3), f(b.hop.medianSeconds, 3), ratio(b.hopRatio));
+  }
   const I = results.idle;
   out.push(`Idle tunnels (fresh relay, ${results.meta.idleFlags.join(' ')}; RSS in MiB)`);
   row('  relay RSS, no tunnel', '', f(I.rss0MiB, 1));
