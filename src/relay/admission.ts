@@ -62,7 +62,6 @@ export class Admission {
       }
       owner = `addr:${address ?? ''}`;
     }
-    if (!this.ctx.usage.canOpen(owner)) return sendSocketError(socket, 429, 'Too Many Requests', ErrorCode.RateLimited, 'too many tunnels open for this token');
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, req, owner));
   }
 
@@ -79,7 +78,10 @@ export class Admission {
     let claimed;
     try {
       const access: TunnelAccess = { owner, authDigest: hello.auth, allow: hello.allow?.length ? parseAllowList(hello.allow) : undefined };
-      if (!usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
+      // An agent taking its own tunnel back while the relay still holds the old, half-dead connection replaces it
+      // and opens nothing new (claim checks the secret); without this, an owner at the limit could never reconnect.
+      const retaking = hello.tunnel !== undefined && registry.get(hello.tunnel)?.owner === owner;
+      if (!retaking && !usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
       claimed = registry.claim(session, hello.tunnel, hello.secret, access);
     } catch (err) {
       if (!isHooktunnelError(err)) throw err;

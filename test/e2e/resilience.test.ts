@@ -40,7 +40,7 @@ function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S):
 }
 
 /** A TCP proxy on loopback that can be frozen: it then stops forwarding bytes without closing anything. */
-async function stallingProxy(to: number): Promise<{ port: number; freeze(): void }> {
+async function stallingProxy(to: number): Promise<{ port: number; freeze(): void; cutAgentSide(): void }> {
   const pairs: Array<[Socket, Socket]> = [];
   const server: Server = createServer((inbound) => {
     const outbound = new Socket().connect(to, '127.0.0.1');
@@ -71,6 +71,20 @@ async function stallingProxy(to: number): Promise<{ port: number; freeze(): void
           s.removeAllListeners('close');
           s.on('data', () => {});
         }
+      }
+    },
+    cutAgentSide() {
+      // The agent's side is reset (a network change on the laptop), the relay's side stays open and silent, as a
+      // NAT that forgot the connection leaves it: the relay still holds the old connection when the agent is back.
+      for (const [a, b] of pairs.splice(0)) {
+        b.removeAllListeners('data');
+        b.removeAllListeners('close');
+        b.on('data', () => {});
+        a.removeAllListeners('close');
+        a.removeAllListeners('error');
+        a.on('error', () => {});
+        a.destroy();
+        pairs.push([a, b]);
       }
     },
   };
@@ -131,6 +145,25 @@ describe('never lose a webhook', () => {
     expect(lost.reason).toMatch(/has not confirmed the tunnel/);
     expect(detectedMs).toBeLessThan(15_000);
     expect(online.url).toBe(agent.publicUrl);
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+  });
+
+  it('comes back at once when its old connection is still held on the relay, even at the tunnels-per-token limit', { timeout: 20_000 }, async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay({ tokens: ['t'], limits: { tunnelsPerToken: 1 } });
+    const proxy = await stallingProxy(relay.port);
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: target.url, token: 't' });
+    onTestFinished(() => agent.close());
+    const states: StateEvent[] = [];
+    agent.events.on('state', (e) => states.push(e));
+
+    proxy.cutAgentSide();
+    await Promise.race([nextState(agent, 'online'), nextState(agent, 'offline')]);
+
+    expect(states.map((e) => e.state)).toEqual(['reconnecting', 'online']);
+    expect(states[1]).toMatchObject({ url: agent.publicUrl });
+    expect(relay.stats().tunnels).toBe(1);
     const { base, prefix } = splitPublicUrl(agent.publicUrl);
     expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
   });
