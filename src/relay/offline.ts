@@ -106,21 +106,39 @@ export class OfflineQueues {
   }
 }
 
-/** Reads a request body into memory, up to `max` bytes; `undefined` when it is larger (reading stops). */
-export function readBounded(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** How reading a body for an agent that is away ended. */
+export type BoundedRead =
+  | { readonly kind: 'body'; readonly body: Buffer }
+  /** Over `max`: reading stopped, the rest is unread. */
+  | { readonly kind: 'too_large' }
+  /** No body bytes for `idleMs`: a slow sender. */
+  | { readonly kind: 'idle' }
+  /** The sender went away. */
+  | { readonly kind: 'aborted' };
+
+/**
+ * Reads a request body into memory, up to `max` bytes, giving up when the sender pauses for longer than `idleMs`
+ * (the same body timeout as for a connected agent: without it a sender could hold the socket open for ever).
+ */
+export function readBounded(req: IncomingMessage, max: number, idleMs: number): Promise<BoundedRead> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;
+    const done = (read: BoundedRead): void => {
+      req.setTimeout(0);
+      resolve(read);
+    };
+    req.setTimeout(idleMs, () => done({ kind: 'idle' }));
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
         req.pause();
-        return resolve(undefined);
+        return done({ kind: 'too_large' });
       }
       parts.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', () => resolve(undefined));
+    req.on('end', () => done({ kind: 'body', body: Buffer.concat(parts) }));
+    req.on('error', () => done({ kind: 'aborted' }));
   });
 }
 

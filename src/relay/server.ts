@@ -67,6 +67,8 @@ export interface RelayStats {
   readonly kept: number;
   /** Kept requests dropped by the offline limits since start. */
   readonly dropped: number;
+  /** Requests waiting now for an agent that is away. */
+  readonly waiting: number;
 }
 
 /** A running relay. */
@@ -107,6 +109,8 @@ class Relay {
   private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
+  /** Requests per tunnel id waiting for an agent that is away (their bodies are in memory). */
+  private readonly waiting = new Map<string, number>();
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
@@ -179,7 +183,9 @@ class Relay {
     let inFlight = 0;
     for (const s of this.registry.sessions()) inFlight += s.inFlight;
     const { requests, violations } = this.counters;
-    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal };
+    let waiting = 0;
+    for (const n of this.waiting.values()) waiting += n;
+    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting };
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -229,13 +235,40 @@ class Relay {
 
   /**
    * A request for a tunnel whose agent is away: wait a little for it to come back and relay normally, else answer
-   * 503 and keep the request for the agent.
+   * 503 and keep the request for the agent. Bodies are held in memory here, so these requests count against the
+   * tunnel's requests in flight too (503 `tunnel_busy` beyond), and a stalled body gets 408 as it would online.
    */
   private async whileAway(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
+    const waiting = this.waiting.get(tunnel) ?? 0;
+    if (waiting >= this.limits.maxInFlight) {
+      return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests waiting for its agent`, { 'Retry-After': '1' });
+    }
+    this.waiting.set(tunnel, waiting + 1);
+    try {
+      await this.awaitAgent(req, res, tunnel, head);
+    } finally {
+      const left = (this.waiting.get(tunnel) ?? 1) - 1;
+      if (left > 0) this.waiting.set(tunnel, left);
+      else this.waiting.delete(tunnel);
+    }
+  }
+
+  private async awaitAgent(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
     const arrivedAt = Date.now();
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const body = await readBounded(req, this.offlineLimits.maxBytes);
+    const { maxBodyBytes, bodyIdleTimeoutMs } = this.limits;
+    const read = await readBounded(req, Math.min(this.offlineLimits.maxBytes, maxBodyBytes), bodyIdleTimeoutMs);
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'idle' || (read.kind === 'too_large' && maxBodyBytes <= this.offlineLimits.maxBytes)) {
+      const [code, message] = read.kind === 'idle'
+        ? [ErrorCode.RequestTimeout, `no request body bytes for ${bodyIdleTimeoutMs / 1000} s`]
+        : [ErrorCode.BodyTooLarge, `request body is over the relay's limit of ${maxBodyBytes} bytes`];
+      // The rest of the body will never be read: answer, then close the connection.
+      sendError(res, code, message, { Connection: 'close' });
+      return void res.once('finish', () => req.socket.destroy());
+    }
+    const body = read.kind === 'body' ? read.body : undefined;
     const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), gone.signal));
     if (session && body && !res.destroyed) return session.relay(req, res, head, body);
     if (body) this.queues.keep(tunnel, keptRequest(head, body, arrivedAt));
