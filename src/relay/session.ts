@@ -73,7 +73,7 @@ export class AgentSession implements StreamSink {
     ws.on('close', () => this.shutdown());
     // ws reports oversized and malformed WebSocket frames as errors and closes the connection itself.
     ws.on('error', () => {
-      this.hooks.counters.violations++;
+      if (!this.closed) this.hooks.counters.violations++;
       this.shutdown();
     });
   }
@@ -111,9 +111,10 @@ export class AgentSession implements StreamSink {
     this.exchanges.delete(stream);
   }
 
+  /** Counts the agent's connection as a violator (once: what it sends while closing is ignored) and closes it. */
   violation(message: string): void {
-    this.hooks.counters.violations++;
     if (this.closed) return;
+    this.hooks.counters.violations++;
     this.ws.close(CLOSE_PROTOCOL_ERROR, message.slice(0, 120));
     this.shutdown();
   }
@@ -138,6 +139,8 @@ export class AgentSession implements StreamSink {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    // A connection being closed (a violator, a replaced one) may still deliver what was in flight: ignore it.
+    if (this.closed) return;
     this.alive = true;
     try {
       if (!isBinary) {
