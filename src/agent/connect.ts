@@ -160,7 +160,7 @@ class Agent implements ExchangeHost {
       {
         onFrame: (data) => this.onFrame(data),
         onControl: (msg) => this.onControl(msg),
-        onLost: (reason, goingAway) => this.onLost(reason, goingAway),
+        onLost: (reason, goingAway, replaced) => this.onLost(reason, goingAway, replaced),
       },
     );
     if (this.closing) return void link.close(1000, 'agent closing');
@@ -170,11 +170,15 @@ class Agent implements ExchangeHost {
     this.events.emit('state', { type: 'state', state: 'online', url: welcome.url });
   }
 
-  private onLost(reason: string, goingAway: boolean): void {
+  private onLost(reason: string, goingAway: boolean, replaced: boolean): void {
     this.link = undefined;
     for (const ex of [...this.exchanges.values()]) ex.cancel(ErrorCode.AgentDisconnected, reason);
     this.exchanges.clear();
     if (this.closing) return;
+    if (replaced) {
+      this.events.emit('state', { type: 'state', state: 'offline', reason });
+      return void this.events.emit('disconnected', { reason, willRetry: false });
+    }
     this.events.emit('disconnected', { reason, willRetry: true });
     void this.reconnect(reason, goingAway);
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
+import { CLOSE_REPLACED, CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
 import { bearer, isLoopback, parseAllowList, senderAddress, viaProxy, type TokenSet } from './auth.js';
 import type { TunnelAccess } from './gate.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
@@ -10,7 +10,7 @@ import type { TokenUsage } from './limits.js';
 import type { OfflineQueues } from './offline.js';
 import type { TunnelRegistry } from './registry.js';
 import { sendSocketError } from './respond.js';
-import { AgentSession, CLOSE_REPLACED, type SessionHooks } from './session.js';
+import { AgentSession, type SessionHooks } from './session.js';
 
 /** What admission needs from the relay. */
 export interface AdmissionContext {

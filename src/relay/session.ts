@@ -19,8 +19,6 @@ import type { KeptRequest } from './offline.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
 export const CLOSE_PROTOCOL_ERROR = 4002;
-/** WebSocket close code when a newer connection of the same owner took the tunnel over. */
-export const CLOSE_REPLACED = 4003;
 
 /** Control messages (pings, acks) an agent may send per heartbeat interval; an agent pings once per interval. */
 const CONTROL_BUDGET = 1000;

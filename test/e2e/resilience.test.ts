@@ -168,6 +168,25 @@ describe('never lose a webhook', () => {
     expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
   });
 
+  it('a second agent with the same data directory takes the tunnel over; the first stops instead of flapping', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const home = tempHome();
+    const first = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const { url } = JSON.parse(await first.waitForLine(/"type":"ready"/)) as { url: string };
+    const second = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const ready = JSON.parse(await second.waitForLine(/"type":"ready"/)) as { url: string };
+
+    expect(await first.exited()).toBe(1);
+    expect(jsonLines(first).filter((e) => e.type === 'state')).toEqual([
+      expect.objectContaining({ state: 'offline', reason: expect.stringMatching(/another agent took this tunnel over/) }),
+    ]);
+    expect(ready.url).toBe(url);
+    const { base, prefix } = splitPublicUrl(url);
+    expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+    expect(jsonLines(second).filter((e) => e.type === 'state')).toEqual([]);
+  });
+
   it('keeps requests sent while the agent is away and hands each over once when it returns', { timeout: 40_000 }, async () => {
     const seen: string[] = [];
     const target = await startTarget((req, res) => {
