@@ -238,16 +238,19 @@ describe('limits, each hit once, and the relay still answers afterwards', () => 
     await good();
   });
 
-  it('400 for userinfo in Host and a missing Host in subdomain mode', async () => {
+  it('400 for userinfo in Host (by subdomain and by path) and a missing Host in subdomain mode', async () => {
     const target = await startTarget((_req, res) => res.end('ok'));
     const relay = await startRelay({ domain: 'hooks.test' });
     await startAgent(relay, target.url, { subdomain: 'demo' });
 
     const userinfo = await rawExchange(relay.port, 'GET / HTTP/1.1\r\nHost: user@demo.hooks.test\r\nConnection: close\r\n\r\n');
+    const plain = await startTunnel((_req, res) => res.end('ok'));
+    const byPath = await rawExchange(plain.relay.port, `GET /t/${plain.agent.tunnelId}/ HTTP/1.1\r\nHost: user@127.0.0.1\r\nConnection: close\r\n\r\n`);
     const missing = await rawExchange(relay.port, 'GET / HTTP/1.0\r\n\r\n');
     const good = await send(relay.url, '/', { headers: { host: 'demo.hooks.test' } });
 
     expect(statusOf(userinfo)).toBe(400);
+    expect(statusOf(byPath)).toBe(400);
     expect(statusOf(missing)).toBe(400);
     expect(good.body.toString()).toBe('ok');
   });
