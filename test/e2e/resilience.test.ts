@@ -3,6 +3,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, type AgentHandle } from '../../src/index.js';
 import type { StateEvent } from '../../src/agent/events.js';
@@ -90,7 +91,45 @@ async function stallingProxy(to: number): Promise<{ port: number; freeze(): void
   };
 }
 
+/**
+ * A relay that accepts every hello and answers pings with `owned: false` on its first connection (it forgot the
+ * tunnel but keeps the connection open) and `owned: true` on later ones.
+ */
+async function forgetfulRelay(): Promise<{ url: string; connections: () => number }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/_hooktunnel/connect' });
+  await new Promise((r) => wss.once('listening', r));
+  onTestFinished(() => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
+  const { port } = wss.address() as AddressInfo;
+  let connections = 0;
+  wss.on('connection', (ws) => {
+    const owned = connections++ > 0;
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { type: string };
+      if (msg.type === 'hello') ws.send(JSON.stringify({ type: 'ready', tunnel: 'deaf', url: `http://127.0.0.1:${port}/t/deaf`, secret: 's' }));
+      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', owned }));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, connections: () => connections };
+}
+
 describe('never lose a webhook', () => {
+  it('drops a link whose relay no longer routes the tunnel to it (pong owned: false) and replaces it', async () => {
+    const relay = await forgetfulRelay();
+    const agent = await connectAgent({ relay: relay.url, target: '3000', heartbeatMs: 200 });
+    onTestFinished(() => agent.close());
+    const states: StateEvent[] = [];
+    agent.events.on('state', (e) => states.push(e));
+
+    await nextState(agent, 'online');
+
+    expect(states.map((e) => e.state)).toEqual(['reconnecting', 'online']);
+    expect(states[0]).toMatchObject({ reason: expect.stringMatching(/no longer routes the tunnel to this connection/) });
+    expect(relay.connections()).toBe(2);
+  });
+
   it('keeps the URL when the relay is killed with SIGKILL and restarted on the same port', { timeout: 60_000 }, async () => {
     const target = await startTarget((_req, res) => res.end('back'));
     const first = await relayProcess();
