@@ -188,6 +188,27 @@ describe('never lose a webhook', () => {
     expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
   });
 
+  it('the relay drops an agent whose connection stalls silently within two heartbeats, and keeps its requests', async () => {
+    const relay = await startRelay({ heartbeatMs: 250, offline: { waitMs: 0 } });
+    const proxy = await stallingProxy(relay.port);
+    // The agent's own heartbeat is slow here, so that only the relay can notice.
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: '3000', heartbeatMs: 60_000 });
+    onTestFinished(() => agent.close());
+
+    const frozenAt = Date.now();
+    proxy.freeze();
+    for (let i = 0; i < 300 && relay.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const detectedMs = Date.now() - frozenAt;
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const res = await send(base, `${prefix}/while-stalled`, { method: 'POST', body: 'x' });
+
+    expect(relay.stats().tunnels).toBe(0);
+    expect(detectedMs).toBeLessThan(2 * 250 + 200);
+    expect(res.status).toBe(503);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(relay.stats().kept).toBe(1);
+  });
+
   it('comes back at once when its old connection is still held on the relay, even at the tunnels-per-token limit', { timeout: 20_000 }, async () => {
     const target = await startTarget((_req, res) => res.end('ok'));
     const relay = await startRelay({ tokens: ['t'], limits: { tunnelsPerToken: 1 } });
