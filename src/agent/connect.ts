@@ -115,7 +115,7 @@ class Agent implements ExchangeHost {
   private welcome: Welcome | undefined;
   private closing = false;
   private wake: (() => void) | undefined;
-  /** Missed frames received before the first connect() returned to the caller; undefined once released. */
+  /** Missed frames received before connect() made the link ours (and, the first time, returned); undefined once released. */
   private backlog: Buffer[] | undefined = [];
 
   constructor(
@@ -198,8 +198,13 @@ class Agent implements ExchangeHost {
       });
       if (this.closing) return;
       try {
-        return await this.connect();
+        // Kept requests arrive right behind `ready`, before the link is ours: hold them until it is, so that they
+        // are acknowledged on it (else the relay keeps and redelivers them) and shown after `online`.
+        this.backlog = [];
+        await this.connect();
+        return this.releaseBacklog();
       } catch (err) {
+        this.backlog = undefined;
         if (!isHooktunnelError(err)) throw err;
         reason = err.message;
         if (FINAL_CODES.has(err.code)) {

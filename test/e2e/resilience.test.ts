@@ -41,7 +41,7 @@ function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S):
 }
 
 /** A TCP proxy on loopback that can be frozen: it then stops forwarding bytes without closing anything. */
-async function stallingProxy(to: number): Promise<{ port: number; freeze(): void; cutAgentSide(): void }> {
+async function stallingProxy(to: number): Promise<{ port: number; freeze(): void; cutAgentSide(): void; cut(): void }> {
   const pairs: Array<[Socket, Socket]> = [];
   const server: Server = createServer((inbound) => {
     const outbound = new Socket().connect(to, '127.0.0.1');
@@ -72,6 +72,12 @@ async function stallingProxy(to: number): Promise<{ port: number; freeze(): void
           s.removeAllListeners('close');
           s.on('data', () => {});
         }
+      }
+    },
+    cut() {
+      for (const [a, b] of pairs.splice(0)) {
+        a.destroy();
+        b.destroy();
       }
     },
     cutAgentSide() {
@@ -207,6 +213,26 @@ describe('never lose a webhook', () => {
     expect(res.status).toBe(503);
     expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
     expect(relay.stats().kept).toBe(1);
+  });
+
+  it('acknowledges requests kept while it reconnected by itself, so the relay forgets them; shows them after online', async () => {
+    const relay = await startRelay({ offline: { waitMs: 0 } });
+    const proxy = await stallingProxy(relay.port);
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: '3000' });
+    onTestFinished(() => agent.close());
+    const order: string[] = [];
+    agent.events.on('state', (e) => order.push(e.state));
+    agent.events.on('missed', (e) => order.push(`missed ${e.path}`));
+
+    proxy.cut();
+    for (let i = 0; i < 300 && relay.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    expect((await send(base, `${prefix}/during`, { method: 'POST', body: 'x' })).status).toBe(503);
+    await new Promise<void>((resolve) => agent.events.once('missed', () => resolve()));
+    for (let i = 0; i < 300 && relay.stats().kept > 0; i++) await new Promise((r) => setTimeout(r, 10));
+
+    expect(relay.stats().kept).toBe(0);
+    expect(order).toEqual(['reconnecting', 'online', 'missed /during']);
   });
 
   it('comes back at once when its old connection is still held on the relay, even at the tunnels-per-token limit', { timeout: 20_000 }, async () => {
