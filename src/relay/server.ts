@@ -111,6 +111,8 @@ class Relay {
   private readonly admission: Admission;
   /** Requests per tunnel id waiting for an agent that is away (their bodies are in memory). */
   private readonly waiting = new Map<string, number>();
+  /** Aborted when close() starts: requests waiting for an agent stop waiting and are answered. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
@@ -269,8 +271,14 @@ class Relay {
       return void res.once('finish', () => req.socket.destroy());
     }
     const body = read.kind === 'body' ? read.body : undefined;
-    const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), gone.signal));
+    const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
+    const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), cancel));
     if (session && body && !res.destroyed) return session.relay(req, res, head, body);
+    if (this.stopping.signal.aborted) {
+      // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
+      const message = `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`;
+      return sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': '30' });
+    }
     if (body) this.queues.keep(tunnel, keptRequest(head, body, arrivedAt));
     else this.queues.refuse(tunnel);
     sendOffline(res, tunnel, body !== undefined);
@@ -340,8 +348,10 @@ class Relay {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const sessions = this.registry.sessions();
     for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
+    this.stopping.abort();
     const deadline = Date.now() + this.options.shutdownGraceMs;
-    while (sessions.some((s) => s.inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const busy = (): boolean => this.waiting.size > 0 || sessions.some((s) => s.inFlight > 0);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down');
     this.server.closeIdleConnections();
     this.server.closeAllConnections();

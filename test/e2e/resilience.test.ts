@@ -356,6 +356,25 @@ describe('never lose a webhook', () => {
     expect(relay.stats().dropped).toBe(1);
   });
 
+  it('answers requests waiting for an agent that is away when the relay shuts down, instead of cutting them', async () => {
+    const relay = await startRelay({ offline: { waitMs: 30_000 } });
+    const agent = await connectAgent({ relay: relay.url, target: '3000' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    await agent.close();
+    const pending = send(base, `${prefix}/waiting`, { method: 'POST', body: 'x' });
+    for (let i = 0; i < 300 && relay.stats().waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+
+    const stoppedAt = Date.now();
+    await relay.close();
+    const res = await pending;
+
+    expect(res.status).toBe(503);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(res.headers['retry-after']).toBe('30');
+    expect(res.body.toString()).toMatch(/shutting down; this request was not kept/);
+    expect(Date.now() - stoppedAt).toBeLessThan(1000);
+  });
+
   it('answers every one of 200 requests in flight while the relay restarts; none hangs', { timeout: 60_000 }, async () => {
     const target = await startTarget((_req, res) => setTimeout(() => res.end('done'), 300));
     const first = await relayProcess();
