@@ -14,7 +14,8 @@ import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
 import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
-import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
+import { AwayRequests } from './away.js';
+import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, type OfflineLimits } from './offline.js';
 import { TunnelRegistry } from './registry.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
@@ -67,7 +68,7 @@ export interface RelayStats {
   readonly kept: number;
   /** Kept requests dropped by the offline limits since start. */
   readonly dropped: number;
-  /** Requests waiting now for an agent that is away. */
+  /** Requests waiting now for an agent that is away (see AwayRequests). */
   readonly waiting: number;
 }
 
@@ -109,16 +110,14 @@ class Relay {
   private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
-  /** Requests per tunnel id waiting for an agent that is away (their bodies are in memory). */
-  private readonly waiting = new Map<string, number>();
-  /** Aborted when close() starts: requests waiting for an agent stop waiting and are answered. */
-  private readonly stopping = new AbortController();
+  private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.away = new AwayRequests({ registry: this.registry, queues: this.queues, limits: this.limits, offline: this.offlineLimits });
     this.trustProxy = options.trustProxy === true;
     this.usage = new TokenUsage(this.limits);
     this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
@@ -185,9 +184,7 @@ class Relay {
     let inFlight = 0;
     for (const s of this.registry.sessions()) inFlight += s.inFlight;
     const { requests, violations } = this.counters;
-    let waiting = 0;
-    for (const n of this.waiting.values()) waiting += n;
-    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting };
+    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting: this.away.size };
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -228,60 +225,11 @@ class Relay {
     this.counters.requests++;
     const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
-    if (!session) return void this.whileAway(req, res, tunnel, this.requestHead(req, path));
+    if (!session) return void this.away.handle(req, res, tunnel, this.requestHead(req, path));
     if (session.inFlight >= this.limits.maxInFlight) {
       return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests in flight`, { 'Retry-After': '1' });
     }
     session.relay(req, res, this.requestHead(req, path));
-  }
-
-  /**
-   * A request for a tunnel whose agent is away: wait a little for it to come back and relay normally, else answer
-   * 503 and keep the request for the agent. Bodies are held in memory here, so these requests count against the
-   * tunnel's requests in flight too (503 `tunnel_busy` beyond), and a stalled body gets 408 as it would online.
-   */
-  private async whileAway(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
-    const waiting = this.waiting.get(tunnel) ?? 0;
-    if (waiting >= this.limits.maxInFlight) {
-      return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests waiting for its agent`, { 'Retry-After': '1' });
-    }
-    this.waiting.set(tunnel, waiting + 1);
-    try {
-      await this.awaitAgent(req, res, tunnel, head);
-    } finally {
-      const left = (this.waiting.get(tunnel) ?? 1) - 1;
-      if (left > 0) this.waiting.set(tunnel, left);
-      else this.waiting.delete(tunnel);
-    }
-  }
-
-  private async awaitAgent(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
-    const arrivedAt = Date.now();
-    const gone = new AbortController();
-    res.on('close', () => gone.abort());
-    const { maxBodyBytes, bodyIdleTimeoutMs } = this.limits;
-    const read = await readBounded(req, Math.min(this.offlineLimits.maxBytes, maxBodyBytes), bodyIdleTimeoutMs);
-    if (read.kind === 'aborted') return;
-    if (read.kind === 'idle' || (read.kind === 'too_large' && maxBodyBytes <= this.offlineLimits.maxBytes)) {
-      const [code, message] = read.kind === 'idle'
-        ? [ErrorCode.RequestTimeout, `no request body bytes for ${bodyIdleTimeoutMs / 1000} s`]
-        : [ErrorCode.BodyTooLarge, `request body is over the relay's limit of ${maxBodyBytes} bytes`];
-      // The rest of the body will never be read: answer, then close the connection.
-      sendError(res, code, message, { Connection: 'close' });
-      return void res.once('finish', () => req.socket.destroy());
-    }
-    const body = read.kind === 'body' ? read.body : undefined;
-    const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
-    const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), cancel));
-    if (session && body && !res.destroyed) return session.relay(req, res, head, body);
-    if (this.stopping.signal.aborted) {
-      // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
-      const message = `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`;
-      return sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': '30' });
-    }
-    if (body) this.queues.keep(tunnel, keptRequest(head, body, arrivedAt));
-    else this.queues.refuse(tunnel);
-    sendOffline(res, tunnel, body !== undefined);
   }
 
   private onControl(session: AgentSession, msg: AgentControl): void {
@@ -348,9 +296,9 @@ class Relay {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const sessions = this.registry.sessions();
     for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
-    this.stopping.abort();
+    this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
-    const busy = (): boolean => this.waiting.size > 0 || sessions.some((s) => s.inFlight > 0);
+    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down');
     this.server.closeIdleConnections();

@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, type AgentHandle } from '../../src/index.js';
 import type { StateEvent } from '../../src/agent/events.js';
-import { runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
+import { readBody, runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
 
 /** A private data directory for CLI agents that must share one across restarts. */
@@ -354,6 +354,29 @@ describe('never lose a webhook', () => {
     expect(dropped).toBe(1);
     expect(missed).toEqual(['/q2', '/q3']);
     expect(relay.stats().dropped).toBe(1);
+  });
+
+  it('holds at most --offline-max-bytes of body for an away agent across its waiting requests; one that does not fit is dropped, and reported', async () => {
+    const target = await startTarget((req, res) => void readBody(req).then((b) => res.end(`got ${b.length}`)));
+    const relay = await startRelay({ offline: { waitMs: 30_000, maxBytes: 1000 } });
+    const agent = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'budget' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const secret = agent.secret;
+    await agent.close();
+
+    const first = send(base, `${prefix}/first`, { method: 'POST', body: Buffer.alloc(800) });
+    for (let i = 0; i < 300 && relay.stats().waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const second = await send(base, `${prefix}/second`, { method: 'POST', body: Buffer.alloc(800) });
+    const again = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'budget', secret });
+    onTestFinished(() => again.close());
+    const dropped = await new Promise<number>((resolve) => again.events.once('dropped', (e) => resolve(e.count)));
+
+    expect(second.status).toBe(503);
+    expect(second.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(second.body.toString()).toMatch(/this request was not kept/);
+    expect((await first).body.toString()).toBe('got 800');
+    expect(dropped).toBe(1);
+    expect(relay.stats()).toMatchObject({ waiting: 0, kept: 0, dropped: 1 });
   });
 
   it('answers requests waiting for an agent that is away when the relay shuts down, instead of cutting them', async () => {
