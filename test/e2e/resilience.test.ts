@@ -40,7 +40,10 @@ function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S):
   });
 }
 
-/** A TCP proxy on loopback that can be frozen: it then stops forwarding bytes without closing anything. */
+/**
+ * A TCP proxy on loopback whose open connections can be frozen (bytes no longer forwarded, nothing closed), cut
+ * (both sides closed), or reset on the agent's side only.
+ */
 async function stallingProxy(to: number): Promise<{ port: number; freeze(): void; cutAgentSide(): void; cut(): void }> {
   const pairs: Array<[Socket, Socket]> = [];
   const server: Server = createServer((inbound) => {
