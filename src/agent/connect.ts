@@ -115,7 +115,7 @@ class Agent implements ExchangeHost {
   private welcome: Welcome | undefined;
   private closing = false;
   private wake: (() => void) | undefined;
-  /** Missed frames received before the first connect() returned to the caller; undefined once released. */
+  /** Missed frames received before connect() made the link ours (and, the first time, returned); undefined once released. */
   private backlog: Buffer[] | undefined = [];
 
   constructor(
@@ -160,7 +160,7 @@ class Agent implements ExchangeHost {
       {
         onFrame: (data) => this.onFrame(data),
         onControl: (msg) => this.onControl(msg),
-        onLost: (reason, goingAway) => this.onLost(reason, goingAway),
+        onLost: (reason, goingAway, replaced) => this.onLost(reason, goingAway, replaced),
       },
     );
     if (this.closing) return void link.close(1000, 'agent closing');
@@ -170,11 +170,15 @@ class Agent implements ExchangeHost {
     this.events.emit('state', { type: 'state', state: 'online', url: welcome.url });
   }
 
-  private onLost(reason: string, goingAway: boolean): void {
+  private onLost(reason: string, goingAway: boolean, replaced: boolean): void {
     this.link = undefined;
     for (const ex of [...this.exchanges.values()]) ex.cancel(ErrorCode.AgentDisconnected, reason);
     this.exchanges.clear();
     if (this.closing) return;
+    if (replaced) {
+      this.events.emit('state', { type: 'state', state: 'offline', reason });
+      return void this.events.emit('disconnected', { reason, willRetry: false });
+    }
     this.events.emit('disconnected', { reason, willRetry: true });
     void this.reconnect(reason, goingAway);
   }
@@ -194,8 +198,13 @@ class Agent implements ExchangeHost {
       });
       if (this.closing) return;
       try {
-        return await this.connect();
+        // Kept requests arrive right behind `ready`, before the link is ours: hold them until it is, so that they
+        // are acknowledged on it (else the relay keeps and redelivers them) and shown after `online`.
+        this.backlog = [];
+        await this.connect();
+        return this.releaseBacklog();
       } catch (err) {
+        this.backlog = undefined;
         if (!isHooktunnelError(err)) throw err;
         reason = err.message;
         if (FINAL_CODES.has(err.code)) {

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import {
+  CLOSE_REPLACED,
   CONNECT_PATH,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
@@ -24,8 +25,11 @@ export interface Welcome {
 export interface LinkHandlers {
   onFrame(data: Buffer): void;
   onControl(msg: RelayControl): void;
-  /** The link is gone; `goingAway` when the relay announced its shutdown first. Called once. */
-  onLost(reason: string, goingAway: boolean): void;
+  /**
+   * The link is gone; `goingAway` when the relay announced its shutdown first, `replaced` when another agent with
+   * this tunnel's secret took the tunnel over (reconnecting would only take it back from that one). Called once.
+   */
+  onLost(reason: string, goingAway: boolean, replaced: boolean): void;
 }
 
 /** What the agent asks for in its hello. */
@@ -114,10 +118,10 @@ export class Link {
         res.on('error', () => fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay answered ${res.statusCode} to the connect request`)));
       });
       ws.on('error', (err) => fail(new HooktunnelError(ErrorCode.RelayUnreachable, `cannot reach relay ${relay}: ${describe(err)}`, { cause: err })));
-      ws.on('close', () => {
+      ws.on('close', (code: number) => {
         clearTimeout(timer);
         fail(new HooktunnelError(ErrorCode.RelayUnreachable, `relay ${relay} closed the connection during the handshake`));
-        link.onClose();
+        link.onClose(code);
       });
       ws.on('open', () => ws.send(encodeControl({ type: 'hello', ...hello })));
       ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -202,16 +206,19 @@ export class Link {
     this.handlers.onControl(msg);
   }
 
-  private onClose(): void {
+  private onClose(code: number): void {
     if (!this.ready) return;
+    if (code === CLOSE_REPLACED) {
+      return this.lose('another agent took this tunnel over with its secret (is the same data directory in use in another terminal?)', true);
+    }
     this.lose(this.goingAway ? 'the relay is restarting' : 'the connection to the relay closed');
   }
 
-  private lose(reason: string): void {
+  private lose(reason: string, replaced = false): void {
     if (this.lost) return;
     this.lost = true;
     clearInterval(this.timer);
-    this.handlers.onLost(reason, this.goingAway);
+    this.handlers.onLost(reason, this.goingAway, replaced);
   }
 }
 

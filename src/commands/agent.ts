@@ -117,9 +117,12 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     const providers = [...new Set(secrets.map((s) => s.provider))].join(', ');
     process.stderr.write(`${chalk.gray(`  verifying webhook signatures: ${providers}`)}\n`);
   }
+  // The last lines (the final state, exchanges failed by close()) must reach stdout before the process exits.
+  const out = batchedLines(process.stdout);
   const stop = async (): Promise<void> => {
     inspector?.stop();
     await agent.close();
+    out.flush();
     store?.close();
     await embedded?.close();
   };
@@ -130,7 +133,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
       onQuit: () => void stop().then(() => process.exit(0)),
     });
   } else {
-    attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out: batchedLines(process.stdout), err: process.stderr });
+    attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out, err: process.stderr });
   }
   let offlineReason: string | undefined;
   agent.events.on('state', (e) => {

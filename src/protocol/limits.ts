@@ -31,8 +31,5 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 /** Relay pings each agent this often; an agent that misses a whole interval is terminated. */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
-/** The agent treats a relay it has not heard from (frames or pings) for this long as dead. */
-export const AGENT_SILENCE_TIMEOUT_MS = 15_000;
-
 /** Time allowed for the WebSocket handshake and the hello/ready exchange. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
+import { CLOSE_REPLACED, CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
 import { bearer, isLoopback, parseAllowList, senderAddress, viaProxy, type TokenSet } from './auth.js';
 import type { TunnelAccess } from './gate.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
@@ -10,7 +10,7 @@ import type { TokenUsage } from './limits.js';
 import type { OfflineQueues } from './offline.js';
 import type { TunnelRegistry } from './registry.js';
 import { sendSocketError } from './respond.js';
-import { AgentSession, CLOSE_REPLACED, type SessionHooks } from './session.js';
+import { AgentSession, type SessionHooks } from './session.js';
 
 /** What admission needs from the relay. */
 export interface AdmissionContext {
@@ -62,7 +62,6 @@ export class Admission {
       }
       owner = `addr:${address ?? ''}`;
     }
-    if (!this.ctx.usage.canOpen(owner)) return sendSocketError(socket, 429, 'Too Many Requests', ErrorCode.RateLimited, 'too many tunnels open for this token');
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, req, owner));
   }
 
@@ -79,7 +78,10 @@ export class Admission {
     let claimed;
     try {
       const access: TunnelAccess = { owner, authDigest: hello.auth, allow: hello.allow?.length ? parseAllowList(hello.allow) : undefined };
-      if (!usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
+      // An agent taking its own tunnel back while the relay still holds the old, half-dead connection replaces it
+      // and opens nothing new (claim checks the secret); without this, an owner at the limit could never reconnect.
+      const retaking = hello.tunnel !== undefined && registry.get(hello.tunnel)?.owner === owner;
+      if (!retaking && !usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
       claimed = registry.claim(session, hello.tunnel, hello.secret, access);
     } catch (err) {
       if (!isHooktunnelError(err)) throw err;

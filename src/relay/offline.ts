@@ -106,30 +106,53 @@ export class OfflineQueues {
   }
 }
 
-/** Reads a request body into memory, up to `max` bytes; `undefined` when it is larger (reading stops). */
-export function readBounded(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** How reading a body for an agent that is away ended. */
+export type BoundedRead =
+  | { readonly kind: 'body'; readonly body: Buffer }
+  /** Over `max`: reading stopped, the rest is unread. */
+  | { readonly kind: 'too_large' }
+  /** `room` refused a chunk (the bytes held for the tunnel are at their limit): reading stopped. */
+  | { readonly kind: 'no_room' }
+  /** No body bytes for `idleMs`: a slow sender. */
+  | { readonly kind: 'idle' }
+  /** The sender went away. */
+  | { readonly kind: 'aborted' };
+
+/**
+ * Reads a request body into memory, up to `max` bytes and while `room(chunk length)` agrees, giving up when the
+ * sender pauses for longer than `idleMs` (the same body timeout as for a connected agent: without it a sender could
+ * hold the socket open for ever).
+ */
+export function readBounded(req: IncomingMessage, max: number, idleMs: number, room: (bytes: number) => boolean = () => true): Promise<BoundedRead> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;
+    const done = (read: BoundedRead): void => {
+      req.setTimeout(0);
+      resolve(read);
+    };
+    req.setTimeout(idleMs, () => done({ kind: 'idle' }));
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
+      if (size > max || !room(c.length)) {
         req.pause();
-        return resolve(undefined);
+        return done({ kind: size > max ? 'too_large' : 'no_room' });
       }
       parts.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', () => resolve(undefined));
+    req.on('end', () => done({ kind: 'body', body: Buffer.concat(parts) }));
+    req.on('error', () => done({ kind: 'aborted' }));
   });
 }
 
-/** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`. */
-export function sendOffline(res: ServerResponse, tunnel: string, kept: boolean): void {
+/** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`, saying whether it was kept. */
+export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full'): void {
   if (res.headersSent || res.destroyed) return;
-  const message = kept
-    ? `the agent of tunnel "${tunnel}" is offline; this request was kept and will be shown to it when it reconnects`
-    : `the agent of tunnel "${tunnel}" is offline, and this request is too large to keep`;
+  const message = {
+    kept: `the agent of tunnel "${tunnel}" is offline; this request was kept and will be shown to it when it reconnects`,
+    too_large: `the agent of tunnel "${tunnel}" is offline, and this request is too large to keep`,
+    full: `the agent of tunnel "${tunnel}" is offline, and the relay holds as many request bytes for it as it may; this request was not kept`,
+  }[outcome];
   const body = `${JSON.stringify({ error: { code: ErrorCode.AgentOffline, message } })}\n`;
   res.writeHead(503, {
     'content-type': 'application/json; charset=utf-8',

@@ -95,7 +95,7 @@ export class TunnelRegistry<S, M> {
   /** Resolves with the session that claims `id` within `ms`, or undefined. */
   whenOnline(id: string, ms: number, cancel: AbortSignal): Promise<S | undefined> {
     const now = this.get(id);
-    if (now) return Promise.resolve(now);
+    if (now || cancel.aborted) return Promise.resolve(now);
     return new Promise((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);

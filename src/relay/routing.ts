@@ -42,10 +42,11 @@ export function normaliseHost(host: string | undefined): string | undefined {
  */
 export function route(url: string, hostHeader: string | undefined, domain: string | undefined): Route {
   if (!url.startsWith('/')) return { kind: 'bad', message: 'only origin-form request targets are served; this relay is not a proxy' };
+  // With path routing too: the Host reaches the target as X-Forwarded-Host and rebuilds public URLs (Twilio).
+  const host = normaliseHost(hostHeader);
+  if (hostHeader && host === undefined) return { kind: 'bad', message: 'the Host header is not a valid host' };
   if (domain) {
-    if (hostHeader === undefined) return { kind: 'bad', message: 'a Host header is required' };
-    const host = normaliseHost(hostHeader);
-    if (host === undefined) return { kind: 'bad', message: 'the Host header is not a valid host' };
+    if (host === undefined) return { kind: 'bad', message: 'a Host header is required' };
     if (host.endsWith(`.${domain}`)) {
       const label = host.slice(0, host.length - domain.length - 1);
       if (!LABEL.test(label)) return { kind: 'none' };

@@ -14,7 +14,8 @@ import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
 import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
-import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
+import { AwayRequests } from './away.js';
+import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, type OfflineLimits } from './offline.js';
 import { TunnelRegistry } from './registry.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
@@ -67,6 +68,8 @@ export interface RelayStats {
   readonly kept: number;
   /** Kept requests dropped by the offline limits since start. */
   readonly dropped: number;
+  /** Requests waiting now for an agent that is away (see AwayRequests). */
+  readonly waiting: number;
 }
 
 /** A running relay. */
@@ -107,12 +110,14 @@ class Relay {
   private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
+  private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
     this.registry = new TunnelRegistry(options.reservationMs);
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.away = new AwayRequests({ registry: this.registry, queues: this.queues, limits: this.limits, offline: this.offlineLimits });
     this.trustProxy = options.trustProxy === true;
     this.usage = new TokenUsage(this.limits);
     this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
@@ -179,7 +184,7 @@ class Relay {
     let inFlight = 0;
     for (const s of this.registry.sessions()) inFlight += s.inFlight;
     const { requests, violations } = this.counters;
-    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal };
+    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting: this.away.size };
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -220,27 +225,11 @@ class Relay {
     this.counters.requests++;
     const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
-    if (!session) return void this.whileAway(req, res, tunnel, this.requestHead(req, path));
+    if (!session) return void this.away.handle(req, res, tunnel, this.requestHead(req, path));
     if (session.inFlight >= this.limits.maxInFlight) {
       return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests in flight`, { 'Retry-After': '1' });
     }
     session.relay(req, res, this.requestHead(req, path));
-  }
-
-  /**
-   * A request for a tunnel whose agent is away: wait a little for it to come back and relay normally, else answer
-   * 503 and keep the request for the agent.
-   */
-  private async whileAway(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
-    const arrivedAt = Date.now();
-    const gone = new AbortController();
-    res.on('close', () => gone.abort());
-    const body = await readBounded(req, this.offlineLimits.maxBytes);
-    const session = body && (await this.registry.whenOnline(tunnel, this.offlineLimits.waitMs - (Date.now() - arrivedAt), gone.signal));
-    if (session && body && !res.destroyed) return session.relay(req, res, head, body);
-    if (body) this.queues.keep(tunnel, keptRequest(head, body, arrivedAt));
-    else this.queues.refuse(tunnel);
-    sendOffline(res, tunnel, body !== undefined);
   }
 
   private onControl(session: AgentSession, msg: AgentControl): void {
@@ -307,8 +296,10 @@ class Relay {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const sessions = this.registry.sessions();
     for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
+    this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
-    while (sessions.some((s) => s.inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down');
     this.server.closeIdleConnections();
     this.server.closeAllConnections();

@@ -19,8 +19,6 @@ import type { KeptRequest } from './offline.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
 export const CLOSE_PROTOCOL_ERROR = 4002;
-/** WebSocket close code when a newer connection of the same owner took the tunnel over. */
-export const CLOSE_REPLACED = 4003;
 
 /** Control messages (pings, acks) an agent may send per heartbeat interval; an agent pings once per interval. */
 const CONTROL_BUDGET = 1000;
@@ -73,7 +71,7 @@ export class AgentSession implements StreamSink {
     ws.on('close', () => this.shutdown());
     // ws reports oversized and malformed WebSocket frames as errors and closes the connection itself.
     ws.on('error', () => {
-      this.hooks.counters.violations++;
+      if (!this.closed) this.hooks.counters.violations++;
       this.shutdown();
     });
   }
@@ -111,9 +109,10 @@ export class AgentSession implements StreamSink {
     this.exchanges.delete(stream);
   }
 
+  /** Counts the agent's connection as a violator (once: what it sends while closing is ignored) and closes it. */
   violation(message: string): void {
-    this.hooks.counters.violations++;
     if (this.closed) return;
+    this.hooks.counters.violations++;
     this.ws.close(CLOSE_PROTOCOL_ERROR, message.slice(0, 120));
     this.shutdown();
   }
@@ -138,6 +137,8 @@ export class AgentSession implements StreamSink {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    // A connection being closed (a violator, a replaced one) may still deliver what was in flight: ignore it.
+    if (this.closed) return;
     this.alive = true;
     try {
       if (!isBinary) {

@@ -46,11 +46,12 @@ export function jsonLine(event: ReadyEvent | RequestEvent): string {
 
 /**
  * Wraps a sink so that lines written during one event-loop turn go out in one write: under load the printer
- * costs one syscall per turn instead of one per exchange.
+ * costs one syscall per turn instead of one per exchange. `flush()` writes what is pending now (before an exit).
  */
-export function batchedLines(sink: LineSink): LineSink {
+export function batchedLines(sink: LineSink): LineSink & { flush(): void } {
   let pending = '';
   const flush = (): void => {
+    if (pending === '') return;
     const text = pending;
     pending = '';
     sink.write(text);
@@ -61,5 +62,6 @@ export function batchedLines(sink: LineSink): LineSink {
       pending += text;
       return true;
     },
+    flush,
   };
 }

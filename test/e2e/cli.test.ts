@@ -115,6 +115,19 @@ describe('hooktunnel relay', () => {
     expect(ready.url).toBe('https://demo.hooks.test');
   });
 
+  it('warns about --open at start, and says that a relay without tokens serves this machine only', async () => {
+    const open = runCli(['relay', '--host', '127.0.0.1', '--port', '0', '--open']);
+    const closed = runCli(['relay', '--host', '127.0.0.1', '--port', '0']);
+    await open.waitForLine(/listening/);
+    await closed.waitForLine(/listening/);
+    // Everything the relay printed is in once it has exited.
+    for (const relay of [open, closed]) relay.child.kill('SIGTERM');
+    await Promise.all([open.exited(), closed.exited()]);
+
+    expect(open.stderr()).toMatch(/warning --open: anyone who can reach this relay can open tunnels on it/);
+    expect(closed.stderr()).toMatch(/no tokens: agents are accepted from this machine only/);
+  });
+
   it('refuses a bad port with exit code 2', async () => {
     const relay = runCli(['relay', '--port', '99999']);
 

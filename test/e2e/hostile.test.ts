@@ -97,6 +97,19 @@ describe('an agent cannot hurt the relay', () => {
     for (let i = 0; i < 1500; i++) rogue.ws.send(encodeFrame(FrameType.Data, 0, stream, Buffer.from('x')));
 
     expect(await rogue.closed).toBe(4002);
+    expect(relay.stats().violations).toBe(1);
+    await check();
+  });
+
+  it('a flood of control messages closes the connection, counted once', async () => {
+    const relay = await startRelay();
+    const check = await bystander(relay);
+    const rogue = await rogueAgent(relay);
+
+    for (let i = 0; i < 1500; i++) rogue.ws.send(JSON.stringify({ type: 'ping' }));
+
+    expect(await rogue.closed).toBe(4002);
+    expect(relay.stats().violations).toBe(1);
     await check();
   });
 });

@@ -3,10 +3,11 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, type AgentHandle } from '../../src/index.js';
 import type { StateEvent } from '../../src/agent/events.js';
-import { runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
+import { readBody, runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
 
 /** A private data directory for CLI agents that must share one across restarts. */
@@ -39,8 +40,11 @@ function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S):
   });
 }
 
-/** A TCP proxy on loopback that can be frozen: it then stops forwarding bytes without closing anything. */
-async function stallingProxy(to: number): Promise<{ port: number; freeze(): void }> {
+/**
+ * A TCP proxy on loopback whose open connections can be frozen (bytes no longer forwarded, nothing closed), cut
+ * (both sides closed), or reset on the agent's side only.
+ */
+async function stallingProxy(to: number): Promise<{ port: number; freeze(): void; cutAgentSide(): void; cut(): void }> {
   const pairs: Array<[Socket, Socket]> = [];
   const server: Server = createServer((inbound) => {
     const outbound = new Socket().connect(to, '127.0.0.1');
@@ -73,10 +77,68 @@ async function stallingProxy(to: number): Promise<{ port: number; freeze(): void
         }
       }
     },
+    cut() {
+      for (const [a, b] of pairs.splice(0)) {
+        a.destroy();
+        b.destroy();
+      }
+    },
+    cutAgentSide() {
+      // The agent's side is reset (a network change on the laptop), the relay's side stays open and silent, as a
+      // NAT that forgot the connection leaves it: the relay still holds the old connection when the agent is back.
+      for (const [a, b] of pairs.splice(0)) {
+        b.removeAllListeners('data');
+        b.removeAllListeners('close');
+        b.on('data', () => {});
+        a.removeAllListeners('close');
+        a.removeAllListeners('error');
+        a.on('error', () => {});
+        a.destroy();
+        pairs.push([a, b]);
+      }
+    },
   };
 }
 
+/**
+ * A relay that accepts every hello and answers pings with `owned: false` on its first connection (it forgot the
+ * tunnel but keeps the connection open) and `owned: true` on later ones.
+ */
+async function forgetfulRelay(): Promise<{ url: string; connections: () => number }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/_hooktunnel/connect' });
+  await new Promise((r) => wss.once('listening', r));
+  onTestFinished(() => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
+  const { port } = wss.address() as AddressInfo;
+  let connections = 0;
+  wss.on('connection', (ws) => {
+    const owned = connections++ > 0;
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { type: string };
+      if (msg.type === 'hello') ws.send(JSON.stringify({ type: 'ready', tunnel: 'deaf', url: `http://127.0.0.1:${port}/t/deaf`, secret: 's' }));
+      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', owned }));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, connections: () => connections };
+}
+
 describe('never lose a webhook', () => {
+  it('drops a link whose relay no longer routes the tunnel to it (pong owned: false) and replaces it', async () => {
+    const relay = await forgetfulRelay();
+    const agent = await connectAgent({ relay: relay.url, target: '3000', heartbeatMs: 200 });
+    onTestFinished(() => agent.close());
+    const states: StateEvent[] = [];
+    agent.events.on('state', (e) => states.push(e));
+
+    await nextState(agent, 'online');
+
+    expect(states.map((e) => e.state)).toEqual(['reconnecting', 'online']);
+    expect(states[0]).toMatchObject({ reason: expect.stringMatching(/no longer routes the tunnel to this connection/) });
+    expect(relay.connections()).toBe(2);
+  });
+
   it('keeps the URL when the relay is killed with SIGKILL and restarted on the same port', { timeout: 60_000 }, async () => {
     const target = await startTarget((_req, res) => res.end('back'));
     const first = await relayProcess();
@@ -133,6 +195,85 @@ describe('never lose a webhook', () => {
     expect(online.url).toBe(agent.publicUrl);
     const { base, prefix } = splitPublicUrl(agent.publicUrl);
     expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+  });
+
+  it('the relay drops an agent whose connection stalls silently within two heartbeats, and keeps its requests', async () => {
+    const relay = await startRelay({ heartbeatMs: 250, offline: { waitMs: 0 } });
+    const proxy = await stallingProxy(relay.port);
+    // The agent's own heartbeat is slow here, so that only the relay can notice.
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: '3000', heartbeatMs: 60_000 });
+    onTestFinished(() => agent.close());
+
+    const frozenAt = Date.now();
+    proxy.freeze();
+    for (let i = 0; i < 300 && relay.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const detectedMs = Date.now() - frozenAt;
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const res = await send(base, `${prefix}/while-stalled`, { method: 'POST', body: 'x' });
+
+    expect(relay.stats().tunnels).toBe(0);
+    expect(detectedMs).toBeLessThan(2 * 250 + 200);
+    expect(res.status).toBe(503);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(relay.stats().kept).toBe(1);
+  });
+
+  it('acknowledges requests kept while it reconnected by itself, so the relay forgets them; shows them after online', async () => {
+    const relay = await startRelay({ offline: { waitMs: 0 } });
+    const proxy = await stallingProxy(relay.port);
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: '3000' });
+    onTestFinished(() => agent.close());
+    const order: string[] = [];
+    agent.events.on('state', (e) => order.push(e.state));
+    agent.events.on('missed', (e) => order.push(`missed ${e.path}`));
+
+    proxy.cut();
+    for (let i = 0; i < 300 && relay.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    expect((await send(base, `${prefix}/during`, { method: 'POST', body: 'x' })).status).toBe(503);
+    await new Promise<void>((resolve) => agent.events.once('missed', () => resolve()));
+    for (let i = 0; i < 300 && relay.stats().kept > 0; i++) await new Promise((r) => setTimeout(r, 10));
+
+    expect(relay.stats().kept).toBe(0);
+    expect(order).toEqual(['reconnecting', 'online', 'missed /during']);
+  });
+
+  it('comes back at once when its old connection is still held on the relay, even at the tunnels-per-token limit', { timeout: 20_000 }, async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay({ tokens: ['t'], limits: { tunnelsPerToken: 1 } });
+    const proxy = await stallingProxy(relay.port);
+    const agent = await connectAgent({ relay: `http://127.0.0.1:${proxy.port}`, target: target.url, token: 't' });
+    onTestFinished(() => agent.close());
+    const states: StateEvent[] = [];
+    agent.events.on('state', (e) => states.push(e));
+
+    proxy.cutAgentSide();
+    await Promise.race([nextState(agent, 'online'), nextState(agent, 'offline')]);
+
+    expect(states.map((e) => e.state)).toEqual(['reconnecting', 'online']);
+    expect(states[1]).toMatchObject({ url: agent.publicUrl });
+    expect(relay.stats().tunnels).toBe(1);
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+  });
+
+  it('a second agent with the same data directory takes the tunnel over; the first stops instead of flapping', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const home = tempHome();
+    const first = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const { url } = JSON.parse(await first.waitForLine(/"type":"ready"/)) as { url: string };
+    const second = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const ready = JSON.parse(await second.waitForLine(/"type":"ready"/)) as { url: string };
+
+    expect(await first.exited()).toBe(1);
+    expect(jsonLines(first).filter((e) => e.type === 'state')).toEqual([
+      expect.objectContaining({ state: 'offline', reason: expect.stringMatching(/another agent took this tunnel over/) }),
+    ]);
+    expect(ready.url).toBe(url);
+    const { base, prefix } = splitPublicUrl(url);
+    expect((await send(base, `${prefix}/`)).body.toString()).toBe('ok');
+    expect(jsonLines(second).filter((e) => e.type === 'state')).toEqual([]);
   });
 
   it('keeps requests sent while the agent is away and hands each over once when it returns', { timeout: 40_000 }, async () => {
@@ -216,6 +357,48 @@ describe('never lose a webhook', () => {
     expect(dropped).toBe(1);
     expect(missed).toEqual(['/q2', '/q3']);
     expect(relay.stats().dropped).toBe(1);
+  });
+
+  it('holds at most --offline-max-bytes of body for an away agent across its waiting requests; one that does not fit is dropped, and reported', async () => {
+    const target = await startTarget((req, res) => void readBody(req).then((b) => res.end(`got ${b.length}`)));
+    const relay = await startRelay({ offline: { waitMs: 30_000, maxBytes: 1000 } });
+    const agent = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'budget' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const secret = agent.secret;
+    await agent.close();
+
+    const first = send(base, `${prefix}/first`, { method: 'POST', body: Buffer.alloc(800) });
+    for (let i = 0; i < 300 && relay.stats().waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const second = await send(base, `${prefix}/second`, { method: 'POST', body: Buffer.alloc(800) });
+    const again = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'budget', secret });
+    onTestFinished(() => again.close());
+    const dropped = await new Promise<number>((resolve) => again.events.once('dropped', (e) => resolve(e.count)));
+
+    expect(second.status).toBe(503);
+    expect(second.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(second.body.toString()).toMatch(/this request was not kept/);
+    expect((await first).body.toString()).toBe('got 800');
+    expect(dropped).toBe(1);
+    expect(relay.stats()).toMatchObject({ waiting: 0, kept: 0, dropped: 1 });
+  });
+
+  it('answers requests waiting for an agent that is away when the relay shuts down, instead of cutting them', async () => {
+    const relay = await startRelay({ offline: { waitMs: 30_000 } });
+    const agent = await connectAgent({ relay: relay.url, target: '3000' });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    await agent.close();
+    const pending = send(base, `${prefix}/waiting`, { method: 'POST', body: 'x' });
+    for (let i = 0; i < 300 && relay.stats().waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+
+    const stoppedAt = Date.now();
+    await relay.close();
+    const res = await pending;
+
+    expect(res.status).toBe(503);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(res.headers['retry-after']).toBe('30');
+    expect(res.body.toString()).toMatch(/shutting down; this request was not kept/);
+    expect(Date.now() - stoppedAt).toBeLessThan(1000);
   });
 
   it('answers every one of 200 requests in flight while the relay restarts; none hangs', { timeout: 60_000 }, async () => {

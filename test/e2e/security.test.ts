@@ -124,7 +124,7 @@ describe('limits, each hit once, and the relay still answers afterwards', () => 
   async function setup(limits: Parameters<typeof startRelay>[0]) {
     const seen: string[] = [];
     const hold: Array<() => void> = [];
-    const { relay, agent } = await startTunnel(async (req, res) => {
+    const { relay, agent, target } = await startTunnel(async (req, res) => {
       seen.push(req.url!);
       await readBody(req);
       if (req.url === '/hold') return void hold.push(() => res.end('held'));
@@ -134,7 +134,7 @@ describe('limits, each hit once, and the relay still answers afterwards', () => 
       expect((await send(relay.url, `/t/${agent.tunnelId}/good`)).body.toString()).toBe('ok');
     };
     onTestFinished(() => hold.forEach((h) => h()));
-    return { relay, agent, seen, hold, good, path: `/t/${agent.tunnelId}` };
+    return { relay, agent, target, seen, hold, good, path: `/t/${agent.tunnelId}` };
   }
 
   it('431 for a request head over the size limit', async () => {
@@ -199,6 +199,28 @@ describe('limits, each hit once, and the relay still answers afterwards', () => 
     await good();
   });
 
+  it('while the agent is away too: 408 for a stalled body, 503 tunnel_busy beyond the requests in flight', async () => {
+    const { relay, agent, target, seen, path, good } = await setup({ limits: { bodyIdleTimeoutMs: 1000, maxInFlight: 2 }, offline: { waitMs: 30_000 } });
+    const { secret, tunnelId } = agent;
+    await agent.close();
+
+    const stalled = rawExchange(relay.port, `POST ${path}/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789`, 8000);
+    const waits = send(relay.url, `${path}/waits`, { method: 'POST', body: 'x' });
+    for (let i = 0; i < 500 && relay.stats().waiting < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const third = await send(relay.url, `${path}/third`);
+    const slow = await stalled;
+    await startAgent(relay, target.url, { subdomain: tunnelId, secret });
+
+    expect(third.status).toBe(503);
+    expect(third.headers['x-hooktunnel-error']).toBe('tunnel_busy');
+    expect(statusOf(slow)).toBe(408);
+    expect(slow).toMatch(/request_timeout/);
+    expect((await waits).status).toBe(200);
+    expect(seen).toEqual(['/waits']);
+    expect(relay.stats()).toMatchObject({ waiting: 0, kept: 0, dropped: 0 });
+    await good();
+  });
+
   it.each([
     ['conflicting Content-Length', 'POST {p}/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde'],
     ['Content-Length with Transfer-Encoding', 'POST {p}/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
@@ -216,16 +238,19 @@ describe('limits, each hit once, and the relay still answers afterwards', () => 
     await good();
   });
 
-  it('400 for userinfo in Host and a missing Host in subdomain mode', async () => {
+  it('400 for userinfo in Host (by subdomain and by path) and a missing Host in subdomain mode', async () => {
     const target = await startTarget((_req, res) => res.end('ok'));
     const relay = await startRelay({ domain: 'hooks.test' });
     await startAgent(relay, target.url, { subdomain: 'demo' });
 
     const userinfo = await rawExchange(relay.port, 'GET / HTTP/1.1\r\nHost: user@demo.hooks.test\r\nConnection: close\r\n\r\n');
+    const plain = await startTunnel((_req, res) => res.end('ok'));
+    const byPath = await rawExchange(plain.relay.port, `GET /t/${plain.agent.tunnelId}/ HTTP/1.1\r\nHost: user@127.0.0.1\r\nConnection: close\r\n\r\n`);
     const missing = await rawExchange(relay.port, 'GET / HTTP/1.0\r\n\r\n');
     const good = await send(relay.url, '/', { headers: { host: 'demo.hooks.test' } });
 
     expect(statusOf(userinfo)).toBe(400);
+    expect(statusOf(byPath)).toBe(400);
     expect(statusOf(missing)).toBe(400);
     expect(good.body.toString()).toBe('ok');
   });

@@ -168,6 +168,27 @@ describe('the handshake', () => {
     expect(owner.tunnelId).toBe('stable-name');
   });
 
+  it('keeps a disconnected id reserved for its owner for --reservation, then frees it', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const reserving = await startRelay();
+    const forgetful = await startRelay({ reservationMs: 0 });
+    const ids: Record<string, string> = {};
+    for (const relay of [reserving, forgetful]) {
+      const first = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'held-name' });
+      ids[relay.url] = first.secret;
+      await first.close();
+    }
+
+    const thief = await connectAgent({ relay: reserving.url, target: target.url, subdomain: 'held-name' }).catch((e: unknown) => e);
+    const owner = await startAgent(reserving, target.url, { subdomain: 'held-name', secret: ids[reserving.url] });
+    const newcomer = await startAgent(forgetful, target.url, { subdomain: 'held-name' });
+
+    expect(isHooktunnelError(thief, ErrorCode.TunnelTaken)).toBe(true);
+    expect(owner.tunnelId).toBe('held-name');
+    expect(newcomer.tunnelId).toBe('held-name');
+    expect(newcomer.secret).not.toBe(ids[forgetful.url]);
+  });
+
   it('random tunnel ids are long, lower-case and DNS-safe', async () => {
     const { agent } = await startTunnel((_req, res) => res.end());
 

@@ -42,6 +42,14 @@ describe('route', () => {
     expect(route('/x', undefined, 'tunnel.test').kind).toBe('bad');
   });
 
+  it('refuses userinfo, spaces and slashes in Host with path routing too; an empty Host is allowed there', () => {
+    for (const host of ['user@relay.test', 'user:pw@relay.test:8080', 'a b', 'relay.test/x', 'relay.test\\x', 'relay.test:http']) {
+      expect(route('/t/abc/x', host, undefined)).toMatchObject({ kind: 'bad' });
+    }
+    expect(route('/t/abc/x', '', undefined).kind).toBe('tunnel');
+    expect(route('/t/abc/x', '[::1]:8080', undefined).kind).toBe('tunnel');
+  });
+
   it('still serves path routing on the relay host in domain mode', () => {
     expect(route('/t/abc/x', 'tunnel.test', 'tunnel.test')).toEqual({ kind: 'tunnel', tunnel: 'abc', path: '/x' });
   });

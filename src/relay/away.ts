@@ -1,0 +1,104 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '../errors.js';
+import type { RequestHead } from '../protocol/index.js';
+import type { TunnelAccess } from './gate.js';
+import type { RelayLimits } from './limits.js';
+import { keptRequest, readBounded, sendOffline, type OfflineLimits, type OfflineQueues } from './offline.js';
+import type { TunnelRegistry } from './registry.js';
+import { sendError } from './respond.js';
+import type { AgentSession } from './session.js';
+
+/** What the requests of an away agent need from the relay. */
+export interface AwayContext {
+  readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
+  readonly queues: OfflineQueues;
+  readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs' | 'maxInFlight'>;
+  readonly offline: OfflineLimits;
+}
+
+/** Requests and body bytes held for one tunnel while they wait. */
+interface Held {
+  count: number;
+  bytes: number;
+}
+
+/**
+ * Requests for a tunnel whose agent is away: each waits a little for the agent to come back and is then relayed
+ * normally, else answered 503 and kept for the agent. Their bodies are in memory while they wait, so per tunnel
+ * they are bounded like the rest: at most `maxInFlight` requests (503 `tunnel_busy` beyond) and `offline.maxBytes`
+ * bytes of body between them (a request that does not fit is not kept, and counted as dropped); a stalled body gets
+ * 408 as it would online.
+ */
+export class AwayRequests {
+  private readonly held = new Map<string, Held>();
+  /** Aborted by stop(): waiting requests stop waiting and are answered. */
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly ctx: AwayContext) {}
+
+  /** Requests waiting now, over all tunnels. */
+  get size(): number {
+    let n = 0;
+    for (const h of this.held.values()) n += h.count;
+    return n;
+  }
+
+  /** Handles one request for `tunnel`, whose agent is away. */
+  async handle(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
+    const held = this.held.get(tunnel) ?? { count: 0, bytes: 0 };
+    if (held.count >= this.ctx.limits.maxInFlight) {
+      return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.ctx.limits.maxInFlight} requests waiting for its agent`, { 'Retry-After': '1' });
+    }
+    this.held.set(tunnel, held);
+    held.count++;
+    let mine = 0;
+    const room = (n: number): boolean => {
+      if (held.bytes + n > this.ctx.offline.maxBytes) return false;
+      held.bytes += n;
+      mine += n;
+      return true;
+    };
+    try {
+      await this.wait(req, res, tunnel, head, room);
+    } finally {
+      held.bytes -= mine;
+      if (--held.count === 0) this.held.delete(tunnel);
+    }
+  }
+
+  /** Ends every wait at once (the relay is shutting down). */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  private async wait(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, room: (n: number) => boolean): Promise<void> {
+    const { registry, queues, limits, offline } = this.ctx;
+    const arrivedAt = Date.now();
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const read = await readBounded(req, Math.min(offline.maxBytes, limits.maxBodyBytes), limits.bodyIdleTimeoutMs, room);
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'idle' || (read.kind === 'too_large' && limits.maxBodyBytes <= offline.maxBytes)) {
+      const [code, message] = read.kind === 'idle'
+        ? [ErrorCode.RequestTimeout, `no request body bytes for ${limits.bodyIdleTimeoutMs / 1000} s`]
+        : [ErrorCode.BodyTooLarge, `request body is over the relay's limit of ${limits.maxBodyBytes} bytes`];
+      // The rest of the body will never be read: answer, then close the connection.
+      sendError(res, code, message, { Connection: 'close' });
+      return void res.once('finish', () => req.socket.destroy());
+    }
+    if (read.kind !== 'body') {
+      queues.refuse(tunnel);
+      return sendOffline(res, tunnel, read.kind === 'no_room' ? 'full' : 'too_large');
+    }
+    const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
+    const session = await registry.whenOnline(tunnel, offline.waitMs - (Date.now() - arrivedAt), cancel);
+    if (session && !res.destroyed) return session.relay(req, res, head, read.body);
+    if (this.stopping.signal.aborted) {
+      // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
+      const message = `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`;
+      return sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': '30' });
+    }
+    queues.keep(tunnel, keptRequest(head, read.body, arrivedAt));
+    sendOffline(res, tunnel, 'kept');
+  }
+}
