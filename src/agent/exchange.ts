@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { statusForCode } from '../errors.js';
+import { ErrorCode, statusForCode } from '../errors.js';
 import {
   FLAG_FIN,
   DataBatcher,
@@ -159,7 +159,10 @@ export class AgentExchange implements ForwardHandler {
   cancel(code: string, reason: string): void {
     if (this.ended) return;
     this.out.discard();
-    this.finish(this.headSent ? this.head!.status : 0, code, reason);
+    // What the sender got: the response already begun, else the relay's answer for this code (502 when the
+    // connection dropped, 504 when the relay gave up waiting), or nothing at all when the sender itself went away.
+    const status = this.headSent ? this.head!.status : code === ErrorCode.SenderAborted ? 0 : statusForCode(code);
+    this.finish(status, code, reason);
     this.abortTarget?.(new Error(reason));
     this.body?.destroy();
   }

@@ -216,11 +216,11 @@ export class RelayExchange {
     this.finish();
   }
 
-  /** The agent connection went away: answer 502 or abort. No frame can be sent any more. */
-  abandon(): void {
+  /** The agent connection went away: answer 502 (with `message`) or abort. No frame can be sent any more. */
+  abandon(message = 'the agent disconnected before answering'): void {
     if (this.finished) return;
     if (this.res.headersSent) this.res.destroy();
-    else sendError(this.res, ErrorCode.AgentDisconnected, 'the agent disconnected before answering');
+    else sendError(this.res, ErrorCode.AgentDisconnected, message);
     this.finish();
   }
 

@@ -300,7 +300,7 @@ class Relay {
     const deadline = Date.now() + this.options.shutdownGraceMs;
     const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of sessions) s.close(1001, 'relay shutting down');
+    for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;

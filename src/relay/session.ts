@@ -129,11 +129,11 @@ export class AgentSession implements StreamSink {
     this.ws.ping();
   }
 
-  /** Closes the connection with a code and reason, failing what is in flight. */
-  close(code: number, reason: string): void {
+  /** Closes the connection with a code and reason, failing what is in flight (`unanswered` is what its senders read). */
+  close(code: number, reason: string, unanswered?: string): void {
     if (this.closed) return;
     this.ws.close(code, reason);
-    this.shutdown();
+    this.shutdown(unanswered);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -157,10 +157,10 @@ export class AgentSession implements StreamSink {
     }
   }
 
-  private shutdown(): void {
+  private shutdown(unanswered?: string): void {
     if (this.closed) return;
     this.closed = true;
-    for (const exchange of [...this.exchanges.values()]) exchange.abandon();
+    for (const exchange of [...this.exchanges.values()]) exchange.abandon(unanswered);
     this.exchanges.clear();
     this.hooks.onClose(this);
   }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, type AgentHandle } from '../../src/index.js';
-import type { StateEvent } from '../../src/agent/events.js';
-import { readBody, runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
+import type { RequestEvent, StateEvent } from '../../src/agent/events.js';
+import { readBody, runCli, startRelay, startTarget, startTunnel, type CliProcess } from '../helpers/servers.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
 
 /** A private data directory for CLI agents that must share one across restarts. */
@@ -399,6 +399,25 @@ describe('never lose a webhook', () => {
     expect(res.headers['retry-after']).toBe('30');
     expect(res.body.toString()).toMatch(/shutting down; this request was not kept/);
     expect(Date.now() - stoppedAt).toBeLessThan(1000);
+  });
+
+  it('answers a request still unanswered when the relay shuts down with 502 naming the shutdown; the agent records the 502', async () => {
+    let arrived!: () => void;
+    const atTarget = new Promise<void>((r) => (arrived = r));
+    // The target takes the request and never answers: it is still in flight when the relay's grace runs out.
+    const { relay, agent } = await startTunnel(() => arrived(), { relay: { shutdownGraceMs: 200 } });
+    const ended = new Promise<RequestEvent>((resolve) => agent.events.on('request', resolve));
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const pending = send(base, `${prefix}/slow`, { method: 'POST', body: 'x' });
+    await atTarget;
+
+    await relay.close();
+    const res = await pending;
+
+    expect(res.status).toBe(502);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_disconnected');
+    expect(res.body.toString()).toMatch(/the relay shut down before the agent answered/);
+    expect(await ended).toMatchObject({ path: '/slow', status: 502, error: 'agent_disconnected' });
   });
 
   it('answers every one of 200 requests in flight while the relay restarts; none hangs', { timeout: 60_000 }, async () => {
