@@ -31,10 +31,13 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 
+/** What the agent says when it started its own relay: the URL works on this machine only. */
+export const EMBEDDED_NOTICE = 'embedded relay on 127.0.0.1: this URL is reachable from this machine only (use --relay for a public one)';
+
 /** Human banner once the tunnel is up. */
 export function formatReady(e: ReadyEvent, embedded: boolean, c: ChalkInstance = chalk): string {
   const lines = [`${c.green('●')} ${c.bold(e.url)} -> ${e.target}`];
-  if (embedded) lines.push(c.yellow('  embedded relay on 127.0.0.1: this URL is reachable from this machine only (use --relay for a public one)'));
+  if (embedded) lines.push(c.yellow(`  ${EMBEDDED_NOTICE}`));
   else lines.push(c.gray(`  relay ${e.relay}`));
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import chalk from 'chalk';
 import type { AgentEventMap, ReadyEvent } from '../agent/events.js';
 import { formatDuration, formatClock, sanitize } from './format.js';
-import { formatReady, formatRequestLine, jsonLine, signatureMark, type LineSink } from './printers.js';
+import { EMBEDDED_NOTICE, formatReady, formatRequestLine, jsonLine, signatureMark, type LineSink } from './printers.js';
 
 /** Where a reporter writes: `out` gets the lines a script may read, `err` the human notices. */
 export interface ReporterSinks {
@@ -18,6 +18,8 @@ export function attachReporter(events: EventEmitter<AgentEventMap>, ready: Ready
   const { out, err } = sinks;
   if (options.json) {
     out.write(jsonLine(ready));
+    // Human text, so stderr: stdout stays NDJSON only.
+    if (options.embedded) err.write(`${chalk.yellow(EMBEDDED_NOTICE)}\n`);
     events.on('request', (e) => out.write(jsonLine(e)));
     events.on('state', (e) => out.write(`${JSON.stringify(e)}\n`));
     events.on('missed', (e) => {

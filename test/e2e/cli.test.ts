@@ -38,6 +38,18 @@ describe('hooktunnel <target>', () => {
     for (const l of cli.stdout().trim().split('\n')) expect(() => JSON.parse(l)).not.toThrow();
   });
 
+  it('--json with the embedded relay says on stderr, not stdout, that the URL is local only', async () => {
+    const cli = runCli(['3000', '--json']);
+
+    const ready = JSON.parse(await cli.waitForLine(/"type":"ready"/)) as { url: string };
+    cli.child.kill('SIGTERM');
+    await cli.exited();
+
+    expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/t\//);
+    expect(cli.stderr()).toMatch(/embedded relay on 127\.0\.0\.1: this URL is reachable from this machine only/);
+    for (const l of cli.stdout().trim().split('\n')) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
   it('adds "error" to the request event when the relay answered with an error', async () => {
     const relay = await startRelay();
     const cli = runCli(['127.0.0.1:1', '--json', '--relay', relay.url]);
