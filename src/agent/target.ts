@@ -40,6 +40,7 @@ export function parseTarget(input: string): Target {
     if (url.port) checkPort(input, url.port);
     return build(url, input);
   }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw invalid(input, 'only http:// and https:// targets are supported');
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([^:]+)$/.exec(text);
   if (!m) throw invalid(input, 'not a port, host:port or http(s) URL');
   checkPort(input, m[2]!);

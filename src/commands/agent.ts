@@ -3,6 +3,7 @@ import chalk from 'chalk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
 import { IdentityFile } from '../agent/identity.js';
+import { connectUrl } from '../agent/link.js';
 import { parseTarget, type Target } from '../agent/target.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { CaptureStore, STORE_DEFAULTS } from '../capture/store.js';
@@ -47,6 +48,20 @@ function targetArgument(value: string): Target {
   } catch (err) {
     throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
   }
+}
+
+/**
+ * Checks `--relay` (or HOOKTUNNEL_RELAY) up front, so a malformed URL is bad input (exit 2), not a failed connection.
+ * An empty value (`HOOKTUNNEL_RELAY=`) means none: the embedded relay.
+ */
+function relayArgument(value: string): string | undefined {
+  if (value === '') return undefined;
+  try {
+    connectUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError(isHooktunnelError(err) ? `${err.message}.` : String(err));
+  }
+  return value;
 }
 
 function authArgument(value: string): string {
@@ -181,7 +196,7 @@ function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
 export function defineAgentCommand(program: Command): Command {
   return program
     .argument('[target]', 'your local server: a port (3000), host:port, or a URL (http://localhost:3000/base)', targetArgument)
-    .addOption(new Option('--relay <url>', 'relay to connect to (default: an embedded relay on 127.0.0.1)').env('HOOKTUNNEL_RELAY'))
+    .addOption(new Option('--relay <url>', 'relay to connect to (default: an embedded relay on 127.0.0.1)').env('HOOKTUNNEL_RELAY').argParser(relayArgument))
     .addOption(new Option('--token <token>', 'token for a relay that requires one').env('HOOKTUNNEL_TOKEN'))
     .option('--subdomain <name>', 'ask for this tunnel id instead of a random one')
     .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')

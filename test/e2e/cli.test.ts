@@ -69,6 +69,9 @@ describe('hooktunnel <target>', () => {
     [['3000', '--bogus'], /unknown option '--bogus'/],
     [['3000', '--timeout', 'soon'], /--timeout must be a whole number/],
     [['3000', '--host-header', 'keep'], /Allowed choices are rewrite, preserve/],
+    [['3000', '--relay', 'notaurl'], /invalid relay URL "notaurl"/],
+    [['3000', '--relay', 'ftp://relay.test'], /must be http\(s\):\/\/ or ws\(s\):\/\//],
+    [['ftp://localhost:3000'], /only http:\/\/ and https:\/\/ targets/],
     [[], /missing target/],
   ])('bad input %j gets one clear line and exit code 2', async (args, message) => {
     const cli = runCli(args);
