@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { request } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createHttpServer, request } from 'node:http';
 import WebSocket from 'ws';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, ErrorCode, isHooktunnelError } from '../../src/index.js';
-import { startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
+import { runCli, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
 import { rawExchange, send, splitPublicUrl } from '../helpers/http.js';
 
 /** A loopback port with nothing listening on it. */
@@ -67,11 +66,16 @@ describe('errors the sender sees', () => {
     for (const p of pending) p();
   });
 
-  it('an aborted response when the target resets mid-response, never one that looks complete', async () => {
+  // A chunked response is the case that could pass for complete: its end is the relay's last chunk, not a length.
+  it.each([
+    ['a Content-Length body, reset', { 'content-length': '100000' }, 'destroy'],
+    ['a chunked body, reset', {}, 'destroy'],
+    ['a chunked body, closed', {}, 'end'],
+  ] as const)('an aborted response when the target stops mid-response (%s), never one that looks complete', async (_name, headers, how) => {
     const { agent } = await startTunnel((_req, res) => {
-      res.writeHead(200, { 'content-length': '100000' });
+      res.writeHead(200, headers);
       res.write(Buffer.alloc(30_000, 1));
-      setTimeout(() => res.socket?.destroy(), 50);
+      setTimeout(() => (how === 'destroy' ? res.socket?.destroy() : res.socket?.end()), 50);
     });
     const { base, prefix } = splitPublicUrl(agent.publicUrl);
     const url = new URL(base);
@@ -140,6 +144,23 @@ describe('the handshake', () => {
     expect(refusal.status).toBe(426);
     expect(JSON.parse(refusal.body)).toMatchObject({ error: { code: 'protocol_unsupported' } });
     expect(refusal.body).toContain('speaks hooktunnel protocol 1');
+  });
+
+  it('the agent prints the refusal of a relay that speaks another protocol version and exits 1', async () => {
+    // Stands in for a relay of another version: it refuses the upgrade the way every hooktunnel relay does.
+    const other = createHttpServer((_req, res) => res.end());
+    other.on('upgrade', (_req, socket: Socket) => {
+      const body = JSON.stringify({ error: { code: 'protocol_unsupported', message: 'this relay speaks hooktunnel protocol 2, the agent speaks 1: upgrade the older side' } });
+      socket.end(`HTTP/1.1 426 Upgrade Required\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    onTestFinished(() => new Promise<void>((r) => other.close(() => r())));
+    const { port } = other.address() as AddressInfo;
+
+    const cli = runCli(['3000', '--relay', `http://127.0.0.1:${port}`]);
+
+    expect(await cli.exited()).toBe(1);
+    expect(cli.stderr().trim()).toBe('error relay refused the connection: this relay speaks hooktunnel protocol 2, the agent speaks 1: upgrade the older side');
   });
 
   it('fails fast with relay_unreachable when nothing listens', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readBody, startTunnel } from '../helpers/servers.js';
+import { readBody, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
 import { rawExchange, send, splitPublicUrl, valuesOf } from '../helpers/http.js';
 
 interface Seen {
@@ -116,6 +116,22 @@ describe('a request through the tunnel', () => {
       expect(text.startsWith('HTTP/1.1 200')).toBe(true);
     }
     expect(seen.map((s) => s.url)).toEqual(paths.map(([, want]) => want));
+  });
+
+  it('puts the base path of a URL target in front of every path', async () => {
+    const seen: Seen[] = [];
+    const target = await startTarget(recordingTarget(seen));
+    const relay = await startRelay();
+    const agent = await startAgent(relay, `${target.url}/base/`);
+    const id = agent.tunnelId;
+
+    for (const sent of [`/t/${id}`, `/t/${id}?q=1`, `/t/${id}/hooks/a%2Fb?x=%2e%2e`, `/t/${id}//x`]) {
+      const text = await rawExchange(relay.port, `GET ${sent} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      expect(text.startsWith('HTTP/1.1 200')).toBe(true);
+    }
+
+    expect(agent.target.display).toBe(`${target.url}/base`);
+    expect(seen.map((s) => s.url)).toEqual(['/base/', '/base/?q=1', '/base/hooks/a%2Fb?x=%2e%2e', '/base//x']);
   });
 
   it('refuses absolute-form request targets and CONNECT: the relay is not a proxy', async () => {
