@@ -7,6 +7,5 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests start real processes; two cores are shared between them.
     maxWorkers: 2,
-    minWorkers: 1,
   },
 });
