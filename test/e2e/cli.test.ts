@@ -143,6 +143,17 @@ describe('hooktunnel relay', () => {
     expect(closed.stderr()).toMatch(/no tokens: agents are accepted from this machine only/);
   });
 
+  it('listens on PORT when --port is not given, and --port wins over PORT', async () => {
+    const fromEnv = runCli(['relay', '--host', '127.0.0.1'], { PORT: '0' });
+    const fromFlag = runCli(['relay', '--host', '127.0.0.1', '--port', '0'], { PORT: '1' });
+
+    // Port 0 from either source means a free port, never 8080 or 1.
+    expect(await fromEnv.waitForLine(/listening/)).toMatch(/listening on 127\.0\.0\.1:(?!8080\b)\d+/);
+    expect(await fromFlag.waitForLine(/listening/)).toMatch(/listening on 127\.0\.0\.1:(?!1\b)\d+/);
+    for (const relay of [fromEnv, fromFlag]) relay.child.kill('SIGTERM');
+    expect(await Promise.all([fromEnv.exited(), fromFlag.exited()])).toEqual([0, 0]);
+  });
+
   it('refuses a bad port with exit code 2', async () => {
     const relay = runCli(['relay', '--port', '99999']);
 
