@@ -201,6 +201,34 @@ describe('a request through the tunnel', () => {
     expect((await slow).body.toString()).toBe('slow done');
   });
 
+  it('a large download its sender does not read does not stall small requests beside it (the window is full)', async () => {
+    let started: () => void = () => {};
+    const big = new Promise<void>((r) => (started = r));
+    const { agent } = await startTunnel(async (req, res) => {
+      if (req.url !== '/big') return void res.end(req.url);
+      res.writeHead(200, { 'content-length': String(32 * 1024 * 1024) });
+      // Writes until the tunnel pushes back: the stream's window and every buffer on the way are then full.
+      const chunk = Buffer.alloc(64 * 1024, 2);
+      const more = (): void => {
+        while (res.write(chunk));
+        started();
+        res.once('drain', more);
+      };
+      more();
+    });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const url = new URL(base);
+    const req = request({ host: url.hostname, port: url.port, path: `${prefix}/big`, agent: false });
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
+    res.pause();
+    await big;
+
+    const small = await Promise.all(Array.from({ length: 20 }, (_, i) => send(base, `${prefix}/n${i}`)));
+    res.destroy();
+
+    expect(small.map((r) => r.body.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `/n${i}`));
+  });
+
   it('makes the target wait when the sender reads slowly (backpressure, not buffering)', async () => {
     let written = 0;
     let blocked: (n: number) => void = () => {};
