@@ -74,6 +74,26 @@ describe('a request through the tunnel', () => {
     expect(valuesOf(res.rawHeaders, 'x-order')).toEqual(['first', 'second']);
   });
 
+  it('passes a 304 with the Content-Length a 200 would have had (RFC 9110 8.6) and HEAD lengths unchanged', async () => {
+    const { agent } = await startTunnel((req, res) => {
+      res.writeHead(req.method === 'HEAD' ? 200 : 304, { etag: '"v1"', 'content-length': '12345' });
+      res.end();
+    });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const events: Array<{ status: number; error?: string }> = [];
+    agent.events.on('request', (e) => events.push(e));
+
+    const notModified = await send(base, `${prefix}/asset`, { headers: { 'if-none-match': '"v1"' } });
+    const head = await send(base, `${prefix}/asset`, { method: 'HEAD' });
+
+    expect(notModified.status).toBe(304);
+    expect(valuesOf(notModified.rawHeaders, 'content-length')).toEqual(['12345']);
+    expect(valuesOf(notModified.rawHeaders, 'etag')).toEqual(['"v1"']);
+    expect(head.status).toBe(200);
+    expect(valuesOf(head.rawHeaders, 'content-length')).toEqual(['12345']);
+    expect(events.map((e) => e.error)).toEqual([undefined, undefined]);
+  });
+
   it('rewrites Host to the target and says where the request came from in X-Forwarded-*', async () => {
     const seen: Seen[] = [];
     const { agent, target } = await startTunnel(recordingTarget(seen));
