@@ -141,6 +141,8 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     store?.close();
     await embedded?.close();
   };
+  // Before anything says the tunnel is ready: whoever reads that may signal us at once.
+  onSignals(stop);
   if (wantsInspector(opts)) {
     const { startInspector } = await loadInspector();
     inspector = startInspector({
@@ -163,7 +165,6 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
       process.exit(EXIT_FAILURE);
     });
   });
-  onSignals(stop);
 }
 
 /**

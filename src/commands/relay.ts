@@ -72,7 +72,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
   const tokened = (opts.token?.length ?? 0) > 0 || opts.tokensFile !== undefined;
   if (opts.open && !tokened) process.stderr.write(`${chalk.yellow('warning')} --open: anyone who can reach this relay can open tunnels on it\n`);
   else if (!tokened) process.stderr.write(`${chalk.gray('no tokens: agents are accepted from this machine only (see --token, --open)')}\n`);
-  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
+  // Handlers first: whoever reads the listening line may signal at once (a test, a supervisor).
   process.on('SIGHUP', () => {
     try {
       process.stderr.write(`tokens reloaded: ${relay.reloadTokens()} in force\n`);
@@ -81,6 +81,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
     }
   });
   onSignals(() => relay.close());
+  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
 }
 
 /** `hooktunnel relay`: the server agents connect to. */
