@@ -13,6 +13,7 @@ interface RelayCliOptions {
   publicUrl?: string;
   token?: string[];
   tokensFile?: string;
+  stateFile?: string;
   open?: boolean;
   trustProxy?: boolean;
   tlsCert?: string;
@@ -51,6 +52,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
       publicUrl: opts.publicUrl,
       tokens: opts.token,
       tokensFile: opts.tokensFile,
+      stateFile: opts.stateFile,
       open: opts.open,
       trustProxy: opts.trustProxy,
       tls,
@@ -106,6 +108,7 @@ export function relayCommand(): Command {
     .addOption(new Option('--tunnels-per-token <count>', 'tunnels open at once per token').argParser(intOption('--tunnels-per-token', 1, 100_000)).default(DEFAULT_LIMITS.tunnelsPerToken))
     .addOption(new Option('--header-timeout <seconds>', 'time to send the request head (408 beyond)').argParser(seconds('--header-timeout', 3600)).default(DEFAULT_LIMITS.headersTimeoutMs / 1000))
     .addOption(new Option('--body-timeout <seconds>', 'longest pause in a request body (408 beyond)').argParser(seconds('--body-timeout', 3600)).default(DEFAULT_LIMITS.bodyIdleTimeoutMs / 1000))
+    .option('--state-file <file>', 'keep tunnel ids and their reservations in this file across restarts')
     .addOption(new Option('--reservation <seconds>', "how long a disconnected tunnel's id stays reserved for its owner").argParser(seconds('--reservation', 365 * 86400)).default(86400))
     .addOption(new Option('--offline-wait <seconds>', 'how long a request for an offline tunnel waits for its agent before 503').argParser(seconds('--offline-wait', 300)).default(10))
     .addOption(new Option('--offline-max <count>', 'requests kept per offline tunnel (oldest dropped beyond)').argParser(intOption('--offline-max', 0, 100_000)).default(100))

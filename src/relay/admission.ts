@@ -77,7 +77,8 @@ export class Admission {
     const session = new AgentSession(ws, this.ctx.hooks);
     let claimed;
     try {
-      const access: TunnelAccess = { owner, authDigest: hello.auth, allow: hello.allow?.length ? parseAllowList(hello.allow) : undefined };
+      const allowList = hello.allow?.length ? hello.allow : undefined;
+      const access: TunnelAccess = { owner, authDigest: hello.auth, allow: allowList ? parseAllowList(allowList) : undefined, allowList };
       // An agent taking its own tunnel back while the relay still holds the old, half-dead connection replaces it
       // and opens nothing new (claim checks the secret); without this, an owner at the limit could never reconnect.
       const retaking = hello.tunnel !== undefined && registry.get(hello.tunnel)?.owner === owner;

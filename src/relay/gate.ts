@@ -12,6 +12,8 @@ export interface TunnelAccess {
   readonly authDigest?: string;
   /** Sender addresses allowed; everyone when absent. */
   readonly allow?: BlockList;
+  /** The CIDR ranges `allow` was built from (what the state file keeps). */
+  readonly allowList?: readonly string[];
 }
 
 /** Why a request is refused before anything reaches the agent. */

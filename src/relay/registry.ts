@@ -28,6 +28,24 @@ function digest(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
+/** One tunnel as a RegistryStore keeps it. */
+export interface SavedTunnel<M> {
+  readonly id: string;
+  /** SHA-256 hex of the owner's secret (the secret itself is never written down). */
+  readonly secretDigest: string;
+  /** When the reservation of a disconnected tunnel ends (ms since epoch). */
+  readonly reservedUntil: number;
+  /** Connected when saved: once loaded, reserved for a whole reservation from then (the relay died under it). */
+  readonly connected: boolean;
+  readonly meta: M;
+}
+
+/** Where a registry keeps its ids across restarts (the relay's `--state-file`). */
+export interface RegistryStore<M> {
+  load(): SavedTunnel<M>[];
+  save(tunnels: readonly SavedTunnel<M>[]): void;
+}
+
 interface Entry<S, M> {
   secretDigest: Buffer;
   /** What the owner asked for the tunnel (access rules); kept while reserved. */
@@ -44,8 +62,37 @@ interface Entry<S, M> {
 export class TunnelRegistry<S, M> {
   private readonly entries = new Map<string, Entry<S, M>>();
   private readonly waiters = new Map<string, Set<(session: S) => void>>();
+  private saveScheduled = false;
 
-  constructor(private readonly reservationMs: number) {}
+  /** With a `store`, the ids it kept are reserved again for their owners and every change is written back. */
+  constructor(
+    private readonly reservationMs: number,
+    private readonly store?: RegistryStore<M>,
+  ) {
+    const now = Date.now();
+    for (const t of store?.load() ?? []) {
+      const reservedUntil = t.connected ? now + reservationMs : t.reservedUntil;
+      if (reservedUntil > now) this.entries.set(t.id, { secretDigest: Buffer.from(t.secretDigest, 'hex'), meta: t.meta, session: undefined, reservedUntil });
+    }
+  }
+
+  /** Writes the ids to the store at the end of this event-loop turn (a burst of claims is one write). */
+  private changed(): void {
+    if (!this.store || this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => this.save());
+  }
+
+  /** Writes the ids to the store now, if it has one. */
+  save(): void {
+    this.saveScheduled = false;
+    if (!this.store) return;
+    const out: SavedTunnel<M>[] = [];
+    for (const [id, e] of this.entries) {
+      out.push({ id, secretDigest: e.secretDigest.toString('hex'), reservedUntil: e.reservedUntil, connected: e.session !== undefined, meta: e.meta });
+    }
+    this.store.save(out);
+  }
 
   /**
    * Registers `session` under `requested` (or a fresh random id). Returns the id, the secret that proves
@@ -57,6 +104,7 @@ export class TunnelRegistry<S, M> {
       let id = randomId();
       while (this.entries.has(id)) id = randomId();
       this.entries.set(id, { secretDigest: digest(key), meta, session, reservedUntil: 0 });
+      this.changed();
       return { id, secret: key };
     }
     validateTunnelId(requested);
@@ -68,6 +116,7 @@ export class TunnelRegistry<S, M> {
     }
     const replaced = existing?.session;
     this.entries.set(requested, { secretDigest: digest(key), meta, session, reservedUntil: 0 });
+    this.changed();
     const waiting = this.waiters.get(requested);
     if (waiting) {
       this.waiters.delete(requested);
@@ -120,6 +169,7 @@ export class TunnelRegistry<S, M> {
     entry.session = undefined;
     entry.reservedUntil = Date.now() + this.reservationMs;
     this.sweep();
+    this.changed();
   }
 
   /** Number of connected tunnels. */
@@ -146,6 +196,7 @@ export class TunnelRegistry<S, M> {
         gone.push(id);
       }
     }
+    if (gone.length > 0) this.changed();
     return gone;
   }
 }

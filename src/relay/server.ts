@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
 import { AwayRequests } from './away.js';
 import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, type OfflineLimits } from './offline.js';
 import { TunnelRegistry } from './registry.js';
+import { RegistryFile } from './state-file.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
 import type { AgentSession, SessionHooks } from './session.js';
@@ -56,6 +57,14 @@ export interface RelayOptions {
   readonly limits?: Partial<RelayLimits>;
   /** Serve HTTPS and WSS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /**
+   * A file where the relay keeps tunnel ids, their owners' secret digests and reservations across restarts
+   * (`--state-file`). Without it a restarted relay has forgotten every tunnel. Throws `invalid_argument` at start
+   * for a file that is not a relay state.
+   */
+  readonly stateFile?: string;
+  /** Told when the state file cannot be written (the relay carries on). Default: a line on stderr. */
+  readonly onStateError?: (err: Error) => void;
 }
 
 /** Counters the relay exposes at `/_hooktunnel/metrics`. */
@@ -113,7 +122,8 @@ class Relay {
   private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
-    this.registry = new TunnelRegistry(options.reservationMs);
+    const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: cannot write the relay state file ${options.stateFile}: ${err.message}\n`));
+    this.registry = new TunnelRegistry(options.reservationMs, options.stateFile ? new RegistryFile(options.stateFile, onStateError) : undefined);
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -301,6 +311,8 @@ class Relay {
     const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
+    // Every tunnel is now reserved for its owner: written before the process may exit.
+    this.registry.save();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;

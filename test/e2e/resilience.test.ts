@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -316,6 +316,38 @@ describe('never lose a webhook', () => {
     await send(base, `${prefix}/live`);
     await third.waitForLine(/"path":"\/live"/);
     expect(jsonLines(third).filter((e) => e.type === 'missed')).toEqual([]);
+  });
+
+  it('with --state-file, a relay killed with SIGKILL still refuses the id to others after its restart, and keeps its requests for the owner', { timeout: 30_000 }, async () => {
+    const home = tempHome();
+    const stateFile = join(home, 'relay-state.json');
+    const target = await startTarget((req, res) => res.end(`got ${req.url}`));
+    const first = await relayProcess(0, ['--state-file', stateFile, '--offline-wait', '0']);
+    const agent = runCli([String(target.port), '--json', '--relay', first.url, '--subdomain', 'survives'], { HOOKTUNNEL_HOME: home });
+    await agent.waitForLine(/"type":"ready"/);
+    // The claim is written at the end of the relay's event-loop turn: wait for it to be on disk, not for a time.
+    for (let i = 0; i < 200 && !(existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('"survives"')); i++) await new Promise((r) => setTimeout(r, 10));
+    const [{ secret }] = Object.values(JSON.parse(readFileSync(join(home, 'tunnels.json'), 'utf8')) as Record<string, { secret: string }>);
+    expect(readFileSync(stateFile, 'utf8')).not.toContain(secret);
+    expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+
+    first.cli.child.kill('SIGKILL');
+    await first.cli.exited();
+    agent.child.kill('SIGINT');
+    await agent.exited();
+    const second = await relayProcess(first.port, ['--state-file', stateFile, '--offline-wait', '0']);
+
+    // Someone else asking for the id right after the restart is refused: the relay remembers it has an owner.
+    await expect(connectAgent({ relay: second.url, target: target.url, subdomain: 'survives' })).rejects.toMatchObject({ code: 'tunnel_taken' });
+    // A webhook for it meanwhile is kept for the owner (503 agent_offline), not answered 404 and lost.
+    const res = await send(second.url, '/t/survives/after-restart', { method: 'POST', body: 'kept' });
+    expect(res.status).toBe(503);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+
+    const back = runCli([String(target.port), '--json', '--relay', second.url, '--subdomain', 'survives'], { HOOKTUNNEL_HOME: home });
+    const missed = JSON.parse(await back.waitForLine(/"type":"missed"/)) as Record<string, unknown>;
+    expect(missed).toMatchObject({ path: '/after-restart', requestBytes: 4 });
+    expect(JSON.parse(await back.waitForLine(/"type":"ready"/))).toMatchObject({ tunnel: 'survives' });
   });
 
   it('delivers a request normally when the agent returns within the wait', async () => {
