@@ -19,7 +19,7 @@ import {
 } from '../protocol/index.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
-import { classifyForwardError, type ForwardHandler, type Forwarder } from './forward.js';
+import { classifyForwardError, completeDespite, type ForwardHandler, type Forwarder } from './forward.js';
 
 /** What an exchange needs from the agent around it. */
 export interface ExchangeHost {
@@ -207,9 +207,7 @@ export class AgentExchange implements ForwardHandler {
 
   onError(err: Error): void {
     if (this.ended) return;
-    // A 304 may carry the Content-Length a 200 would have had (RFC 9110 8.6); undici 7 counts it as a body that
-    // never came. The response is complete: pass it on as it is.
-    if (this.head?.status === 304 && this.responseBytes === 0 && (err as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return this.onComplete();
+    if (completeDespite(err, this.head?.status, this.responseBytes)) return this.onComplete();
     this.out.discard();
     const { code, reason } = classifyForwardError(err, this.head !== undefined);
     const message = `${this.method} ${this.path} -> ${this.host.forwarder.target.display} failed: ${reason}`;

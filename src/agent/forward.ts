@@ -79,6 +79,14 @@ export class Forwarder {
   }
 }
 
+/**
+ * True when undici reports as a failure a response that is in fact complete: a 304 may carry the Content-Length a
+ * 200 would have had (RFC 9110 8.6), and undici 7 counts that as a body that never came.
+ */
+export function completeDespite(err: Error, status: number | undefined, bodyBytes: number): boolean {
+  return status === 304 && bodyBytes === 0 && (err as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+}
+
 /** Maps a forwarding failure to the error code the sender sees, and a short reason. */
 export function classifyForwardError(err: Error, responseStarted: boolean): { code: string; reason: string } {
   const code = (err as { code?: string }).code ?? '';

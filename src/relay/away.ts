@@ -93,11 +93,7 @@ export class AwayRequests {
     const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
     const session = await registry.whenOnline(tunnel, offline.waitMs - (Date.now() - arrivedAt), cancel);
     if (session && !res.destroyed) return session.relay(req, res, head, read.body);
-    if (this.stopping.signal.aborted) {
-      // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
-      const message = `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`;
-      return sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': '30' });
-    }
+    if (this.stopping.signal.aborted) return sendOffline(res, tunnel, 'stopping');
     queues.keep(tunnel, keptRequest(head, read.body, arrivedAt));
     sendOffline(res, tunnel, 'kept');
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { customAlphabet } from 'nanoid';
 import { ErrorCode } from '../errors.js';
 import type { MissedHead, RequestHead } from '../protocol/index.js';
-import { ERROR_HEADER } from './respond.js';
+import { sendError } from './respond.js';
 
 /** How the relay treats requests for a tunnel whose agent is away. */
 export interface OfflineLimits {
@@ -146,22 +146,15 @@ export function readBounded(req: IncomingMessage, max: number, idleMs: number, r
 }
 
 /** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`, saying whether it was kept. */
-export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full'): void {
-  if (res.headersSent || res.destroyed) return;
+export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full' | 'stopping'): void {
   const message = {
     kept: `the agent of tunnel "${tunnel}" is offline; this request was kept and will be shown to it when it reconnects`,
     too_large: `the agent of tunnel "${tunnel}" is offline, and this request is too large to keep`,
     full: `the agent of tunnel "${tunnel}" is offline, and the relay holds as many request bytes for it as it may; this request was not kept`,
+    // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
+    stopping: `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`,
   }[outcome];
-  const body = `${JSON.stringify({ error: { code: ErrorCode.AgentOffline, message } })}\n`;
-  res.writeHead(503, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'retry-after': String(RETRY_AFTER_S),
-    [ERROR_HEADER]: ErrorCode.AgentOffline,
-  });
-  res.end(body);
+  sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': String(RETRY_AFTER_S) });
 }
 
 /** Makes the record of a kept request. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readBody, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
-import { rawExchange, send, splitPublicUrl, valuesOf } from '../helpers/http.js';
+import { pausedResponse, rawExchange, send, splitPublicUrl, valuesOf } from '../helpers/http.js';
 
 interface Seen {
   method: string;
@@ -237,10 +237,7 @@ describe('a request through the tunnel', () => {
       more();
     });
     const { base, prefix } = splitPublicUrl(agent.publicUrl);
-    const url = new URL(base);
-    const req = request({ host: url.hostname, port: url.port, path: `${prefix}/big`, agent: false });
-    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
-    res.pause();
+    const res = await pausedResponse(base, `${prefix}/big`);
     await big;
 
     const small = await Promise.all(Array.from({ length: 20 }, (_, i) => send(base, `${prefix}/n${i}`)));
@@ -269,10 +266,7 @@ describe('a request through the tunnel', () => {
       more();
     });
     const { base, prefix } = splitPublicUrl(agent.publicUrl);
-    const url = new URL(base);
-    const req = request({ host: url.hostname, port: url.port, path: `${prefix}/stream`, agent: false });
-    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
-    res.pause();
+    const res = await pausedResponse(base, `${prefix}/stream`);
 
     await blockedAt;
     // Give the pipeline time to fill every buffer it has; the target must stay blocked well short of the body.

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 
 /** A response as the sender saw it. */
@@ -29,6 +29,16 @@ export function send(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** Starts a GET and resolves with the response paused once its head arrived: a sender that stops reading. */
+export function pausedResponse(base: string, path: string): Promise<IncomingMessage> {
+  const url = new URL(base);
+  const req = request({ host: url.hostname, port: url.port, path, agent: false });
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => resolve(res.pause())).end();
   });
 }
 
