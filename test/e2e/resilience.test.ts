@@ -28,6 +28,17 @@ function jsonLines(cli: CliProcess): Array<Record<string, unknown>> {
   return cli.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** Resolves with the first match of `pattern` in what `cli` printed on stderr (waits for content, bounded). */
+async function stderrMatching(cli: CliProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = pattern.exec(cli.stderr());
+    if (m) return m[0];
+    if (Date.now() > until) throw new Error(`no stderr matching ${pattern} within ${timeoutMs} ms; stderr: ${cli.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Resolves with the next `state` event of `agent` that matches `state`. */
 function nextState<S extends StateEvent['state']>(agent: AgentHandle, state: S): Promise<Extract<StateEvent, { state: S }>> {
   return new Promise((resolve) => {
@@ -154,6 +165,50 @@ describe('never lose a webhook', () => {
     expect(online.url).toBe(ready.url);
     const { base, prefix } = splitPublicUrl(ready.url);
     expect((await send(base, `${prefix}/again`)).body.toString()).toBe('back');
+  });
+
+  it('without --json, says on screen that it is reconnecting (attempt, next try) and when it is back online', { timeout: 60_000 }, async () => {
+    const target = await startTarget((_req, res) => res.end('back'));
+    const first = await relayProcess();
+    const agent = runCli([String(target.port), '--no-ui', '--relay', first.url]);
+    const url = /(http:\/\/\S+\/t\/[a-z0-9]+)/.exec(await agent.waitForLine(/\/t\/[a-z0-9]+ -> /))![1]!;
+
+    first.cli.child.kill('SIGKILL');
+    await first.cli.exited();
+    expect(await stderrMatching(agent, /^reconnecting attempt 1, next try in [\d.]+ m?s: .+$/m)).toBeTruthy();
+    await relayProcess(first.port);
+
+    expect(await stderrMatching(agent, /^online (\S+)$/m, 40_000)).toBe(`online ${url}`);
+  });
+
+  it('Ctrl-C on the agent answers what is in flight with 502, exits 0, and leaves the exchange complete in the store with that status', async () => {
+    let arrived!: () => void;
+    const atTarget = new Promise<void>((r) => (arrived = r));
+    // The target takes the request and never answers.
+    const target = await startTarget(() => arrived());
+    const relay = await startRelay();
+    const home = tempHome();
+    const agent = runCli([String(target.port), '--json', '--relay', relay.url], { HOOKTUNNEL_HOME: home });
+    const { url } = JSON.parse(await agent.waitForLine(/"type":"ready"/)) as { url: string };
+    const { base, prefix } = splitPublicUrl(url);
+    const pending = send(base, `${prefix}/inflight`, { method: 'POST', body: 'x' });
+    await atTarget;
+
+    agent.child.kill('SIGINT');
+    const res = await pending;
+
+    expect(res.status).toBe(502);
+    expect(res.headers['x-hooktunnel-error']).toBe('agent_disconnected');
+    expect(await agent.exited()).toBe(0);
+    const event = jsonLines(agent).find((e) => e.path === '/inflight');
+    expect(event).toMatchObject({ type: 'request', status: 502, error: 'agent_disconnected' });
+    // The store was closed cleanly: the exchange is complete, with the error; the target never answered.
+    const show = runCli(['show', String(event!.id), '--json'], { HOOKTUNNEL_HOME: home });
+    expect(await show.exited()).toBe(0);
+    expect(JSON.parse(show.stdout())).toMatchObject({ id: event!.id, complete: true, error: 'agent_disconnected', response: null });
+    const list = runCli(['requests', '--json'], { HOOKTUNNEL_HOME: home });
+    expect(await list.exited()).toBe(0);
+    expect(JSON.parse(list.stdout().trim())).toMatchObject({ id: event!.id, path: '/inflight', status: 502 });
   });
 
   it('answers 502 agent_disconnected quickly when the agent process is killed mid-request', async () => {
