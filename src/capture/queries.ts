@@ -1,6 +1,8 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SignatureCheck } from '../agent/events.js';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import type { Direction } from './schema.js';
+import { REQUEST, RESPONSE, bodyFileName, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
 
 /** A capture as the commands and the UI see it (bodies are read separately, with readBody). */
@@ -35,13 +37,38 @@ interface Row {
   seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
-  signature: string | null;
+  signature: string | null; files: number;
 }
 
-/** Every column but the bodies: listings never load body bytes. A format-1 store (read-only, not migrated) has no signature. */
+/**
+ * Every column but the bodies: listings never load body bytes. An older store opened read-only (not migrated) has
+ * no signature (format 1) and no body files (formats 1 and 2).
+ */
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
-  req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'}`;
+  req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
+  ${store.format >= 3 ? 'files' : '0 AS files'}`;
+}
+
+/** Size of a body file now; 0 when it is gone. */
+function fileSize(store: CaptureStore, seq: number, direction: Direction): number {
+  try {
+    return statSync(join(store.filesDir, bodyFileName(seq, direction))).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The row as a Capture. The row of an exchange still in flight (or cut off by the agent's death) counts the bytes
+ * of its first chunks; what went on to its body files is counted here, by their sizes.
+ */
+function captureOf(store: CaptureStore, r: Row): Capture {
+  if (r.complete === 0 && r.files !== 0) {
+    if (r.files & (1 << REQUEST)) r.req_bytes += fileSize(store, r.seq, REQUEST);
+    if (r.files & (1 << RESPONSE)) r.res_bytes += fileSize(store, r.seq, RESPONSE);
+  }
+  return toCapture(r);
 }
 
 function parseSignature(text: string | null): SignatureCheck | undefined {
@@ -68,13 +95,13 @@ function toCapture(r: Row): Capture {
 /** The newest `limit` captures by arrival time, returned oldest first. */
 export function listCaptures(store: CaptureStore, limit: number): Capture[] {
   const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
-  return rows.reverse().map(toCapture);
+  return rows.reverse().map((r) => captureOf(store, r));
 }
 
 /** Every capture, oldest first, or those with the given ids (each a unique prefix) in the order given. */
 export function selectCaptures(store: CaptureStore, ids: readonly string[]): Capture[] {
   if (ids.length > 0) return ids.map((id) => findCapture(store, id));
-  return (store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time, seq`).all() as Row[]).map(toCapture);
+  return (store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time, seq`).all() as Row[]).map((r) => captureOf(store, r));
 }
 
 /**
@@ -86,23 +113,37 @@ export function findCapture(store: CaptureStore, idOrPrefix: string): Capture {
   // Ids are [a-z0-9] and '{' sorts right after 'z': the range is exactly the ids with this prefix, on the index.
   const rows = store.database.prepare(`SELECT ${head(store)} FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 6`).all(idOrPrefix, idOrPrefix) as Row[];
   const exact = rows.find((r) => r.id === idOrPrefix);
-  if (exact) return toCapture(exact);
+  if (exact) return captureOf(store, exact);
   if (rows.length === 0) throw new HooktunnelError(ErrorCode.InvalidArgument, `no capture with an id starting with "${idOrPrefix}" (see \`hooktunnel requests\`)`);
   if (rows.length > 1) {
     const listed = rows.slice(0, 5).map((r) => r.id).join(', ');
     throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is ambiguous: it starts ${listed}${rows.length > 5 ? ', …' : ''}; give more characters`);
   }
-  return toCapture(rows[0]!);
+  return captureOf(store, rows[0]!);
 }
 
-/** The stored bytes of one body (at most the store's per-body cap); empty when the capture is gone. */
+/**
+ * The stored bytes of one body (at most the store's per-body cap): inline in its row, or its chunk rows followed
+ * by its body file. Empty when the capture is gone (a body file removed by retention meanwhile reads as absent).
+ */
 export function readBody(store: CaptureStore, id: string, direction: Direction): Buffer {
-  const column = direction === 0 ? 'req_body' : 'res_body';
-  const row = store.database.prepare(`SELECT seq, ${column} AS body FROM captures WHERE id = ?`).get(id) as { seq: number; body: Buffer | null } | undefined;
+  const column = direction === REQUEST ? 'req_body' : 'res_body';
+  const files = store.format >= 3 ? 'files' : '0 AS files';
+  const row = store.database.prepare(`SELECT seq, ${column} AS body, ${files} FROM captures WHERE id = ?`).get(id) as { seq: number; body: Buffer | null; files: number } | undefined;
   if (!row) return Buffer.alloc(0);
   if (row.body !== null) return row.body;
-  const parts = store.database.prepare('SELECT data FROM bodies WHERE capture_seq = ? AND direction = ? ORDER BY part').all(row.seq, direction) as Array<{ data: Buffer }>;
-  return Buffer.concat(parts.map((p) => p.data));
+  const parts = (store.database.prepare('SELECT data FROM bodies WHERE capture_seq = ? AND direction = ? ORDER BY part').all(row.seq, direction) as Array<{ data: Buffer }>).map((p) => p.data);
+  if (row.files & (1 << direction)) parts.push(readFileOrEmpty(join(store.filesDir, bodyFileName(row.seq, direction))));
+  return Buffer.concat(parts);
+}
+
+function readFileOrEmpty(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
 }
 
 /** Why a stored request body is not the whole body the sender sent (see partialRequestBody). */

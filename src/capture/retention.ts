@@ -1,4 +1,7 @@
+import { unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { REQUEST, RESPONSE, bodyFileName } from './schema.js';
 
 /** The limits retention keeps the store within. */
 export interface RetentionLimits {
@@ -13,7 +16,8 @@ export interface RetentionLimits {
  * tracked in memory (read at open, corrected at each sweep, so rows other writers such as `replay` added are
  * caught up then). A sweep runs once the count is `slack` past `retain` (a twentieth of it, at most 50: 1000
  * becomes at most 1050 between sweeps) or the bytes pass `retainBytes`, and removes the oldest down to `retain`
- * captures and 90 % of `retainBytes`. The newest capture is always kept.
+ * captures and 90 % of `retainBytes`. The newest capture is always kept. The body files of removed captures are
+ * deleted once the rows are.
  */
 export class Retention {
   private count = 0;
@@ -26,6 +30,9 @@ export class Retention {
   constructor(
     private readonly db: Database.Database,
     private readonly limits: RetentionLimits,
+    private readonly filesDir: string,
+    /** Bytes in the body files of exchanges still being written, which their rows' stored_bytes do not count yet. */
+    private readonly unfinishedFileBytes: () => number = () => 0,
   ) {
     this.slack = Math.min(50, Math.floor(limits.retain / 20));
     this.stmt = {
@@ -39,6 +46,7 @@ export class Retention {
         WHERE total > ? ORDER BY seq DESC LIMIT 1`).pluck(),
       newest: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM captures').pluck(),
       removeBodies: db.prepare('DELETE FROM bodies WHERE capture_seq <= ?'),
+      withFiles: db.prepare('SELECT seq, files FROM captures WHERE seq <= ? AND files != 0'),
       remove: db.prepare('DELETE FROM captures WHERE seq <= ?'),
     };
     this.count = this.stmt.count.get() as number;
@@ -64,18 +72,20 @@ export class Retention {
 
   /** Removes the oldest captures beyond the limits, in one transaction; returns how many went. */
   sweep(): number {
-    return this.db.transaction(() => {
+    let files: Array<{ seq: number; files: number }> = [];
+    const removed = this.db.transaction(() => {
       const before = this.stmt.count.get() as number;
       const newest = this.stmt.newest.get() as number;
       let cut = before > this.limits.retain ? (this.stmt.byCount.get(this.limits.retain) as number) : 0;
       let bytes = this.bytes;
       if (bytes > this.limits.retainBytes) {
-        bytes = this.stmt.bytes.get(newest) as number;
+        bytes = (this.stmt.bytes.get(newest) as number) + this.unfinishedFileBytes();
         if (bytes > this.limits.retainBytes) cut = Math.max(cut, (this.stmt.byBytes.get(Math.floor(this.limits.retainBytes * 0.9)) as number | undefined) ?? 0);
       }
       cut = Math.min(cut, newest - 1);
       if (cut > 0) {
         bytes -= this.stmt.bytes.get(cut) as number;
+        files = this.stmt.withFiles.all(cut) as typeof files;
         this.stmt.removeBodies.run(cut);
         this.stmt.remove.run(cut);
       }
@@ -83,5 +93,21 @@ export class Retention {
       this.setBytes(Math.max(0, bytes));
       return before - this.count;
     }).immediate();
+    for (const row of files) {
+      for (const direction of [REQUEST, RESPONSE] as const) if (row.files & (1 << direction)) removeFile(join(this.filesDir, bodyFileName(row.seq, direction)));
+    }
+    return removed;
+  }
+}
+
+/**
+ * Deletes a body file. One already gone (another writer's sweep) is fine; one that cannot be deleted stays behind
+ * as a file no row names, which costs disk but never a wrong body (a new capture with that seq rewrites it).
+ */
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // See above.
   }
 }

@@ -1,10 +1,10 @@
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { Retention, type RetentionLimits } from './retention.js';
-import { MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+import { BODY_FILES_DIR, MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, bodyFileName, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
 /** Retention and size options of the store. */
 export interface StoreOptions {
@@ -42,13 +42,16 @@ function signatureJson(e: CaptureEnd | undefined): string | null {
 
 /**
  * The capture store: SQLite in WAL mode, so another process (`hooktunnel requests`) reads while the agent writes.
- * A small exchange is one INSERT, committed when it completes; larger bodies are chunk rows written as they arrive.
- * Files are 0600 in a 0700 directory: captures hold secrets.
+ * A small exchange is one INSERT, committed when it completes; a larger body is written as it arrives, its first
+ * chunk as a row, the rest appended to its body file (see SCHEMA). Files are 0600 in 0700 directories: captures
+ * hold secrets.
  */
 export class CaptureStore {
   readonly options: typeof STORE_DEFAULTS;
   /** The store's format (SCHEMA_VERSION, or older for a store opened read-only that was never migrated). */
   readonly format: number;
+  /** The directory of the body files. */
+  readonly filesDir: string;
   private readonly retention: Retention | undefined;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly appendTx: (seq: number, direction: Direction, part: number, data: Buffer) => void;
@@ -56,16 +59,24 @@ export class CaptureStore {
   /** Writes waiting for the end of this event-loop turn (see `soon`). */
   private queue: Array<{ write: () => void; onError: (err: Error) => void }> = [];
   private flushScheduled = false;
+  /** Body files being written, by `seq * 2 + direction`: their descriptors (closed by `finish`) and sizes. */
+  private readonly writing = new Map<number, { fd: number; bytes: number }>();
 
   private constructor(
     private readonly db: Database.Database,
+    dir: string,
     options: StoreOptions,
     format: number,
   ) {
     this.format = format;
+    this.filesDir = join(dir, BODY_FILES_DIR);
     this.options = { ...STORE_DEFAULTS, ...definedOnly(options) };
     this.stmt = prepare(db, options.readonly === true);
-    this.retention = options.readonly ? undefined : new Retention(db, this.options as RetentionLimits);
+    this.retention = options.readonly ? undefined : new Retention(db, this.options as RetentionLimits, this.filesDir, () => {
+      let bytes = 0;
+      for (const file of this.writing.values()) bytes += file.bytes;
+      return bytes;
+    });
     this.appendTx = db.transaction((seq, direction, part, data) => {
       this.stmt.chunk!.run(seq, direction, part, data);
       // The direction's byte count follows what is stored, so an exchange the agent never finished (killed) says how
@@ -73,7 +84,7 @@ export class CaptureStore {
       this.stmt.grow!.run(data.length, direction === REQUEST ? data.length : 0, direction === REQUEST ? 0 : data.length, seq);
     });
     this.finishTx = db.transaction((seq, end, stored, tail) => {
-      for (const [direction, part, data] of tail) this.stmt.chunk!.run(seq, direction, part, data);
+      for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
         end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end), seq);
     });
@@ -94,7 +105,7 @@ export class CaptureStore {
         if (!readonly) setUp(db);
         const format = checkVersion(db, dir, readonly);
         chmodOwn([path, `${path}-wal`, `${path}-shm`]);
-        return new CaptureStore(db, options, format);
+        return new CaptureStore(db, dir, options, format);
       } catch (err) {
         db.close();
         throw err;
@@ -120,16 +131,54 @@ export class CaptureStore {
     return Number(r.lastInsertRowid);
   }
 
-  /** Appends one chunk (`part` counts from 0 per direction) to a begun exchange. */
+  /**
+   * Appends one chunk (`part` counts from 0 per direction) to a begun exchange: the first as a row, in a
+   * transaction that also counts its bytes on the exchange's row; the others to the body file, where the bytes
+   * of an exchange that never finished are counted by the file's size (see queries.ts).
+   */
   appendChunk(seq: number, direction: Direction, part: number, data: Buffer): void {
-    this.appendTx(seq, direction, part, data);
+    if (part === 0) this.appendTx(seq, direction, part, data);
+    else this.appendToFile(seq, direction, data);
     this.retention!.grew(data.length);
   }
 
-  /** Completes a begun exchange with its last chunks, in one transaction. `stored`: body bytes kept in all. */
+  /** Completes a begun exchange with its last chunks, then its row, in one transaction. `stored`: body bytes kept in all. */
   finish(seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]> = []): void {
+    for (const [direction, part, data] of tail) if (part > 0) this.appendToFile(seq, direction, data);
+    this.closeFiles(seq);
     this.finishTx(seq, end, stored, tail);
     for (const [, , data] of tail) this.retention!.grew(data.length);
+  }
+
+  private appendToFile(seq: number, direction: Direction, data: Buffer): void {
+    const key = seq * 2 + direction;
+    let file = this.writing.get(key);
+    if (file === undefined) {
+      mkdirSync(this.filesDir, { recursive: true, mode: 0o700 });
+      // 'w': a file left by an earlier store with this seq (its database deleted, the directory kept) starts over.
+      file = { fd: openSync(join(this.filesDir, bodyFileName(seq, direction)), 'w', 0o600), bytes: 0 };
+      this.writing.set(key, file);
+      this.stmt.markFile!.run(1 << direction, seq);
+    }
+    // Synchronous: an append of a 64 KiB chunk to the page cache takes microseconds, and the bytes are in the
+    // file (surviving a kill -9 of the agent) when this returns, in order.
+    try {
+      for (let at = 0; at < data.length; ) at += writeSync(file.fd, data, at);
+      file.bytes += data.length;
+    } catch (err) {
+      // The recorder drops this exchange (see attachRecorder); its file stays as far as it got.
+      this.closeFiles(seq);
+      throw err;
+    }
+  }
+
+  private closeFiles(seq: number): void {
+    for (const key of [seq * 2, seq * 2 + 1]) {
+      const file = this.writing.get(key);
+      if (file === undefined) continue;
+      this.writing.delete(key);
+      closeSync(file.fd);
+    }
   }
 
   /**
@@ -184,9 +233,11 @@ export class CaptureStore {
     return this.db;
   }
 
-  /** Commits what is queued, then closes the database. */
+  /** Commits what is queued, then closes the database and any body file still being written. */
   close(): void {
     this.flush();
+    for (const file of this.writing.values()) closeSync(file.fd);
+    this.writing.clear();
     if (this.db.open) this.db.close();
   }
 }
@@ -197,10 +248,11 @@ export function openCaptureStore(dir: string, options: StoreOptions = {}): Captu
 }
 
 function prepare(db: Database.Database, readonly: boolean) {
-  if (readonly) return { insert: undefined, chunk: undefined, grow: undefined, finish: undefined };
+  if (readonly) return { insert: undefined, chunk: undefined, grow: undefined, finish: undefined, markFile: undefined };
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO captures (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
     chunk: db.prepare('INSERT INTO bodies (capture_seq, direction, part, data) VALUES (?, ?, ?, ?)'),
+    markFile: db.prepare('UPDATE captures SET files = files | ? WHERE seq = ?'),
     grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ?, req_bytes = req_bytes + ?, res_bytes = res_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
       req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, complete = 1 WHERE seq = ?`),

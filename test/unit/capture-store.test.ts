@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,7 +65,11 @@ describe('capture store', () => {
     store.appendChunk(seq, REQUEST, 0, Buffer.from('hello '));
     store.appendChunk(seq, RESPONSE, 0, Buffer.from('o'));
     expect(findCapture(store, 'big')).toMatchObject({ complete: false, status: 0, requestBytes: 6, responseBytes: 1 });
-    store.finish(seq, end({ requestBytes: 11 }), 13, [[REQUEST, 1, Buffer.from('world')], [RESPONSE, 1, Buffer.from('k')]]);
+    // Later chunks go to the body file; while the exchange is unfinished they are counted by its size.
+    store.appendChunk(seq, REQUEST, 1, Buffer.from('wor'));
+    expect(findCapture(store, 'big')).toMatchObject({ complete: false, requestBytes: 9, responseBytes: 1 });
+    expect(readBody(open(store.database.name.replace(/\/captures\.db$/, ''), { readonly: true }), 'big', REQUEST).toString()).toBe('hello wor');
+    store.finish(seq, end({ requestBytes: 11 }), 13, [[REQUEST, 2, Buffer.from('ld')], [RESPONSE, 1, Buffer.from('k')]]);
 
     expect(findCapture(store, 'big')).toMatchObject({ complete: true, status: 200, requestBytes: 11, responseBytes: 2 });
     expect(readBody(store, 'big', REQUEST).toString()).toBe('hello world');
@@ -137,9 +141,24 @@ describe('capture store', () => {
     store.sweep();
     expect(listCaptures(store, 100).map((c) => c.id)).toEqual(['huge']);
     expect(readBody(store, 'huge', REQUEST)).toHaveLength(25_000);
+    // The first chunk is a row (where a search looks); the other four went to the body file.
     const db = new Database(join(store.database.name), { readonly: true });
     onTestFinished(() => void db.close());
-    expect(db.prepare('SELECT COUNT(*) AS n FROM bodies').get()).toEqual({ n: 5 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM bodies').get()).toEqual({ n: 1 });
+    const file = join(store.filesDir, `${seq}.req`);
+    expect(statSync(file).size).toBe(20_000);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(store.filesDir).mode & 0o777).toBe(0o700);
+
+    // A newer large capture pushes it out: its row, its chunk row and its file go.
+    const next = store.begin(head('huger', 101))!;
+    for (let part = 0; part < 6; part++) store.appendChunk(next, RESPONSE, part, Buffer.alloc(5000, 7));
+    store.finish(next, end({ responseBytes: 30_000 }), 30_000);
+    store.sweep();
+    expect(listCaptures(store, 100).map((c) => c.id)).toEqual(['huger']);
+    expect(existsSync(file)).toBe(false);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM bodies').get()).toEqual({ n: 1 });
+    expect(readBody(store, 'huger', RESPONSE).equals(Buffer.alloc(30_000, 7))).toBe(true);
   });
 
   it('reads from a second connection while the first writes (WAL)', () => {
@@ -161,7 +180,7 @@ describe('capture store', () => {
     const db = new Database(join(dir, DB_FILE));
     db.pragma('user_version = 7');
     db.close();
-    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 2/);
+    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 3/);
     expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
   });
 
@@ -177,13 +196,13 @@ describe('capture store', () => {
     expect(findCapture(store, 'plain').signature).toBeUndefined();
   });
 
-  it('reads a format-1 store read-only as it is, and migrates it to format 2 when opened for writing', () => {
+  it('reads a format-1 store read-only as it is, and migrates it to format 3 when opened for writing', () => {
     const dir = tempDir();
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
-    // A format-1 store: the same tables without the signature column, and one exchange recorded by the old version.
+    // A format-1 store: the same tables without the signature and files columns, and one exchange recorded by the old version.
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*signature\s+TEXT/, ''));
+    db.exec(SCHEMA.replace(/,\s*signature\s+TEXT,\s*files\s+INTEGER NOT NULL DEFAULT 0/, ''));
     db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete, req_body) VALUES ('old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, x'6869')").run();
     db.pragma('user_version = 1');
     db.close();
@@ -193,9 +212,30 @@ describe('capture store', () => {
     expect(listCaptures(reader, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined]]);
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(2);
+    expect(writer.format).toBe(3);
     writer.writeWhole(head('new'), end({ signature: { status: 'unsigned' } }), Buffer.alloc(0), Buffer.alloc(0));
     expect(listCaptures(writer, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined], ['new', { status: 'unsigned' }]]);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('hi');
+  });
+
+  it('reads a format-2 store, whose streamed bodies are all chunk rows, before and after migrating it', () => {
+    const dir = tempDir();
+    open(dir).close();
+    const db = new Database(join(dir, DB_FILE));
+    db.exec('DROP TABLE captures; DROP TABLE bodies;');
+    db.exec(SCHEMA.replace(/,\s*files\s+INTEGER NOT NULL DEFAULT 0/, ''));
+    db.prepare("INSERT INTO captures (seq, id, time, tunnel, target, method, path, req_headers, status, complete, req_bytes, stored_bytes) VALUES (4, 'old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, 9, 9)").run();
+    for (const [part, data] of [[0, 'one '], [1, 'two '], [2, '3']] as const) db.prepare('INSERT INTO bodies VALUES (4, 0, ?, ?)').run(part, Buffer.from(data));
+    db.pragma('user_version = 2');
+    db.close();
+
+    const reader = open(dir, { readonly: true });
+    expect(reader.format).toBe(2);
+    expect(readBody(reader, 'old', REQUEST).toString()).toBe('one two 3');
+    expect(findCapture(reader, 'old')).toMatchObject({ requestBytes: 9, complete: true });
+    reader.close();
+    const writer = open(dir);
+    expect(writer.format).toBe(3);
+    expect(readBody(writer, 'old', REQUEST).toString()).toBe('one two 3');
   });
 });
