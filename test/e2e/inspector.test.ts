@@ -133,7 +133,8 @@ describe('the inspector in a real terminal', () => {
     await term.see(/3 requests/);
 
     await term.keys('q');
-    screen = await term.see(/EXITED 0/);
+    // Waits for the whole aftermath (stty's answer and the prompt), which the shell prints just after EXITED.
+    screen = await term.see(/EXITED 0\n-?icanon\n\S*[#$]/);
     expect(await term.alternate()).toBe(false);
     expect(screen).not.toContain('● online');
     // The shell's screen is back: the command line typed, the program's last words, a prompt.
