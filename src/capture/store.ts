@@ -56,6 +56,7 @@ export class CaptureStore {
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly appendTx: (seq: number, direction: Direction, part: number, data: Buffer) => void;
   private readonly finishTx: (seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]>) => void;
+  private readonly groupTx: (queue: ReadonlyArray<{ write: () => void; onError: (err: Error) => void }>, failed: Array<[(err: Error) => void, Error]>) => void;
   /** Writes waiting for the end of this event-loop turn (see `soon`). */
   private queue: Array<{ write: () => void; onError: (err: Error) => void }> = [];
   private flushScheduled = false;
@@ -82,6 +83,16 @@ export class CaptureStore {
       // The direction's byte count follows what is stored, so an exchange the agent never finished (killed) says how
       // much of its bodies arrived; `finish` then writes the bytes seen, the cut-off ones included.
       this.stmt.grow!.run(data.length, direction === REQUEST ? data.length : 0, direction === REQUEST ? 0 : data.length, seq);
+    });
+    // Each queued write is one INSERT (atomic on its own) plus retention's own transaction: no savepoint per write.
+    this.groupTx = db.transaction((queue, failed) => {
+      for (const item of queue) {
+        try {
+          item.write();
+        } catch (err) {
+          failed.push([item.onError, err as Error]);
+        }
+      }
     });
     this.finishTx = db.transaction((seq, end, stored, tail) => {
       for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, data);
@@ -211,17 +222,6 @@ export class CaptureStore {
     for (const [onError, err] of failed) onError(err);
   }
 
-  // Each queued write is one INSERT (atomic on its own) plus retention's own transaction: no savepoint per write.
-  private readonly groupTx = (queue: ReadonlyArray<{ write: () => void; onError: (err: Error) => void }>, failed: Array<[(err: Error) => void, Error]>): void =>
-    this.db.transaction(() => {
-      for (const item of queue) {
-        try {
-          item.write();
-        } catch (err) {
-          failed.push([item.onError, err as Error]);
-        }
-      }
-    })();
 
   /** Removes the oldest captures beyond the retention limits now; returns how many went. */
   sweep(): number {
