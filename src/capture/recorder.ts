@@ -119,8 +119,8 @@ class Recorder {
 /**
  * Records every exchange an agent reports into the store: a small exchange in one INSERT when it completes
  * (committed with the others that complete in the same event-loop turn, see `CaptureStore.soon`),
- * larger bodies streamed as chunk rows while they pass (never held whole in memory). A store failure never
- * touches forwarding: the exchange it hit is dropped, `onError` is told of the first failure, recording goes on.
+ * larger bodies streamed while they pass (the first chunk a row, the rest a body file; never held whole in memory).
+ * A store failure never touches forwarding: the exchange it hit is dropped, `onError` is told of the first failure, recording goes on.
  * Returns a function that detaches the recorder.
  */
 export function attachRecorder(events: EventEmitter<AgentEventMap>, store: CaptureStore, onError: (err: Error) => void): () => void {

@@ -134,7 +134,7 @@ export class CaptureStore {
     return true;
   }
 
-  /** Starts an exchange whose bodies are streamed as chunk rows; returns its row number, undefined for a known id. */
+  /** Starts an exchange whose bodies are streamed (see appendChunk); returns its row number, undefined for a known id. */
   begin(head: CaptureHead): number | undefined {
     const r = this.stmt.insert!.run(rowValues(head, undefined, 0, undefined));
     if (r.changes === 0) return undefined;
