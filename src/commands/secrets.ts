@@ -1,3 +1,4 @@
+import chalk from 'chalk';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { loadSecrets } from '../webhooks/secrets.js';
@@ -15,10 +16,14 @@ export function verifyArgument(value: string, previous: string[] = []): string[]
   return [...previous, value];
 }
 
-/** Every secret for a command: its `--verify` flags, HOOKTUNNEL_VERIFY, `<data dir>/config.json`. Bad config exits 2. */
+/**
+ * Every secret for a command: its `--verify` flags, HOOKTUNNEL_VERIFY, `<data dir>/config.json`. Bad config exits 2;
+ * a config.json other users may read gets a warning on stderr.
+ */
 export function commandSecrets(flags: { readonly verify?: readonly string[]; readonly dataDir?: string }): WebhookSecret[] {
+  const warn = (message: string): void => void process.stderr.write(`${chalk.yellow('warning')} ${message}\n`);
   try {
-    return loadSecrets({ flags: flags.verify, dataDir: resolveDataDir(flags.dataDir) });
+    return loadSecrets({ flags: flags.verify, dataDir: resolveDataDir(flags.dataDir), warn });
   } catch (err) {
     fail(isHooktunnelError(err) ? err.message : String(err), EXIT_USAGE);
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { PROVIDERS, type ProviderName, type WebhookSecret } from './types.js';
@@ -55,13 +55,14 @@ export function parseVerifyList(text: string, source = VERIFY_ENV): WebhookSecre
 /**
  * Reads the `verify` member of `<dir>/config.json`: either a list of specs (`["github=…"]`) or an object from
  * provider to a secret or a list of secrets (`{"stripe": ["whsec_old", "whsec_new"]}`). A missing file is no
- * secrets; an unreadable one is an error.
+ * secrets; an unreadable one is an error. `warn` is told when the file is readable or writable by other users.
  */
-export function readVerifyConfig(dir: string): WebhookSecret[] {
+export function readVerifyConfig(dir: string, warn?: (message: string) => void): WebhookSecret[] {
   const path = join(dir, CONFIG_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
+    if (warn) warnIfShared(path, warn);
   } catch (err) {
     // No file, or a data directory that is not one (the agent then warns about captures and carries on).
     const code = (err as NodeJS.ErrnoException).code;
@@ -89,11 +90,21 @@ export function readVerifyConfig(dir: string): WebhookSecret[] {
   throw bad(path, '"verify" must be a list of specs or an object from provider to secret');
 }
 
+/** Tells `warn` when `path` (holding secrets) is open to other users. POSIX modes only: Windows has none to check. */
+function warnIfShared(path: string, warn: (message: string) => void): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  warn(`${path} holds webhook secrets and other users may read or change it (mode ${mode.toString(8).padStart(4, '0')}); make it private: chmod 600 ${path}`);
+}
+
 /** Where secrets come from, in the order they are tried: flags, then the environment, then the data directory's config. */
 export interface SecretSources {
   readonly flags?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly dataDir?: string;
+  /** Told of a config.json that other users may read (the secrets are used all the same). */
+  readonly warn?: (message: string) => void;
 }
 
 /** Every configured secret, from `--verify` flags, HOOKTUNNEL_VERIFY and `<data dir>/config.json`, in that order. */
@@ -102,6 +113,6 @@ export function loadSecrets(sources: SecretSources): WebhookSecret[] {
   return [
     ...(sources.flags ?? []).map((f) => parseVerifySpec(f)),
     ...(env[VERIFY_ENV] ? parseVerifyList(env[VERIFY_ENV]) : []),
-    ...(sources.dataDir ? readVerifyConfig(sources.dataDir) : []),
+    ...(sources.dataDir ? readVerifyConfig(sources.dataDir, sources.warn) : []),
   ];
 }

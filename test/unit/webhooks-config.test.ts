@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -54,6 +54,20 @@ describe('secrets', () => {
     expect(() => readVerifyConfig(d)).toThrow(/not valid JSON/);
     writeFileSync(join(d, 'config.json'), JSON.stringify({ verify: { github: 42 } }));
     expect(() => readVerifyConfig(d)).toThrow(/non-empty string/);
+  });
+
+  it.skipIf(process.platform === 'win32')('warns when config.json is open to other users, and reads its secrets all the same', () => {
+    const d = dir();
+    const path = join(d, 'config.json');
+    writeFileSync(path, JSON.stringify({ verify: ['github=TOPSECRET'] }));
+    const warnings: string[] = [];
+    const warn = (m: string): void => void warnings.push(m);
+    chmodSync(path, 0o644);
+    expect(loadSecrets({ env: {}, dataDir: d, warn })).toEqual([{ provider: 'github', secret: 'TOPSECRET' }]);
+    expect(warnings).toEqual([`${path} holds webhook secrets and other users may read or change it (mode 0644); make it private: chmod 600 ${path}`]);
+    chmodSync(path, 0o600);
+    expect(readVerifyConfig(d, warn)).toHaveLength(1);
+    expect(warnings).toHaveLength(1);
   });
 });
 
