@@ -70,6 +70,15 @@ describe('inspector details', () => {
     await ui.see('1 request');
   });
 
+  it('in a terminal narrower than the keys line, the scroll position comes first so that it is not cut off', async () => {
+    const ui = inspector({ size: { columns: 50, rows: 24 } });
+    ui.exchange({}, { request: JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ item: i }))) });
+    ui.controller.flush();
+    ui.press(KEY.enter);
+    await ui.see('"item": 0');
+    expect(ui.text()).toMatch(/^1-19\/\d+  ↑↓ scroll/m);
+  });
+
   it('a very long header cannot break the layout: it wraps into a few rows and says how much was left out', async () => {
     const ui = inspector({ size: { columns: 80, rows: 40 } });
     ui.exchange({ requestHeaders: ['Authorization', `Bearer ${'x'.repeat(100_000)}`, 'After', 'still here'] }, { request: 'ok' });

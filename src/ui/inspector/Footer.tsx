@@ -27,6 +27,8 @@ function keysLine(state: InspectorState): StyledLine {
   const h = pageHeight(state.size);
   const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
   const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl ? help q quit' : '↑↓ scroll ⏎ back q quit';
+  // In a narrow terminal the line is cut at its end: the position goes first there, the keys (also in ? help) after.
+  if (displayWidth(keys + position) > state.size.columns && position !== '') return [{ text: `${position.trim()}  `, color: 'cyan' }, { text: keys, dim: true }];
   return [{ text: keys, dim: true }, { text: position, color: 'cyan' }];
 }
 
