@@ -5,7 +5,8 @@
 //
 // The run also puts the same load through bench/floor-proxy.js, the smallest Node reverse proxy (a reference).
 //
-// Environment knobs: BENCH_SECONDS (length of each measured wrk run, default 8), BENCH_WARMUP_SECONDS (default 3),
+// Environment knobs: BENCH_SECONDS (wrk seconds per figure, default 8), BENCH_ROUNDS (direct and tunnel measured
+// alternately in this many rounds of BENCH_SECONDS / BENCH_ROUNDS each, default 2), BENCH_WARMUP_SECONDS (default 3),
 // BENCH_BODY_REPS (50 MiB transfers per direction and path, default 3), BENCH_IDLE_TUNNELS (default 1000).
 //
 // Everything listens on 127.0.0.1, ports are ephemeral, every wait is bounded, and every child process is killed
@@ -35,6 +36,7 @@ const envInt = (name, def, min, max) => {
 };
 const SECONDS = envInt('BENCH_SECONDS', 8, 1, 60);
 const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 3, 0, 30);
+const ROUNDS = Math.min(envInt('BENCH_ROUNDS', 2, 1, 8), SECONDS);
 const BODY_REPS = envInt('BENCH_BODY_REPS', 3, 1, 10);
 const IDLE_TUNNELS = envInt('BENCH_IDLE_TUNNELS', 1000, 1, 5000);
 const BODY_BYTES = 50 * 1024 * 1024;
@@ -329,6 +331,45 @@ async function wrk(url, connections, seconds, watch = {}) {
   return result;
 }
 
+/**
+ * Measures each of `cases` (url, watched processes) for SECONDS in all, in ROUNDS rounds that take them in turn,
+ * so that a ratio compares runs made under the same conditions (this shared machine's speed drifts within
+ * seconds). Counts, rates and CPU are totals over the rounds; percentiles are the median of the rounds'.
+ */
+async function alternating(connections, cases) {
+  const seconds = Math.max(1, Math.round(SECONDS / ROUNDS));
+  const runs = cases.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < cases.length; i++) runs[i].push(await wrk(cases[i][0], connections, seconds, cases[i][1]));
+  }
+  return runs.map(combineRuns);
+}
+
+function combineRuns(list) {
+  const sum = (f) => list.reduce((a, r) => a + f(r), 0);
+  const requests = sum((r) => r.requests);
+  const durationS = sum((r) => r.durationS);
+  const non2xx = sum((r) => r.non2xx);
+  const cpuUsPerRequest = {};
+  for (const k of Object.keys(list[0].cpuUsPerRequest)) cpuUsPerRequest[k] = requests > 0 ? sum((r) => r.cpuUsPerRequest[k] * r.requests) / requests : NaN;
+  const socketErrors = {};
+  for (const k of Object.keys(list[0].socketErrors)) socketErrors[k] = sum((r) => r.socketErrors[k]);
+  return {
+    requests,
+    durationS,
+    rps: requests / durationS,
+    okRps: (requests - non2xx) / durationS,
+    p50Ms: median(list.map((r) => r.p50Ms)),
+    p75Ms: median(list.map((r) => r.p75Ms)),
+    p90Ms: median(list.map((r) => r.p90Ms)),
+    p99Ms: median(list.map((r) => r.p99Ms)),
+    non2xx,
+    socketErrors,
+    cpuUsPerRequest,
+    rounds: list.map((r) => ({ seconds: r.durationS, okRps: r.okRps, p50Ms: r.p50Ms, p99Ms: r.p99Ms })),
+  };
+}
+
 // ------------------------------------------------------------------------------------------ 50 MiB transfers
 
 /** Samples VmRSS of the watched processes every ~20 ms (plus VmHWM after a reset) while `fn` runs. */
@@ -498,9 +539,8 @@ async function loadPhases(results, problems) {
 
   const runs = {};
   for (const c of [1, 16, 64]) {
-    progress(`c=${c}: ${SECONDS} s direct, ${SECONDS} s tunnel`);
-    const d = await wrk(`${direct}/hook`, c, SECONDS, { target });
-    const t = await wrk(`${tunnel}/hook`, c, SECONDS, { relay, agent, target });
+    progress(`c=${c}: ${SECONDS} s direct, ${SECONDS} s tunnel, alternating in ${ROUNDS} round(s)`);
+    const [d, t] = await alternating(c, [[`${direct}/hook`, { target }], [`${tunnel}/hook`, { relay, agent, target }]]);
     runs[c] = { direct: d, tunnel: t };
     snapshot(`after c=${c}`);
     for (const [name, r] of [['direct', d], ['tunnel', t]]) {
@@ -748,7 +788,7 @@ function table(results, problems) {
   const m = results.meta;
   out.push(`hooktunnel benchmark — ${m.date}`);
   out.push(`node ${m.node}, ${m.cpus} CPU(s) (${m.cpuModel}), load average ${m.loadavgBefore.map((x) => x.toFixed(2)).join(' ')} at start`);
-  out.push(`wrk ${m.wrk} -t1 --latency, ${SECONDS} s per run, 1 KiB JSON POST; relay ${m.relayFlags.join(' ')}; CLK_TCK ${CLK_TCK}`);
+  out.push(`wrk ${m.wrk} -t1 --latency, ${SECONDS} s per figure (direct and tunnel alternating in ${ROUNDS} round(s); the floor and --no-capture in one), 1 KiB JSON POST; relay ${m.relayFlags.join(' ')}; CLK_TCK ${CLK_TCK}`);
   out.push(`agent: hooktunnel <port> --relay … --json${m.captureStore ? ' (its capture store on, the default, in a temporary --data-dir)' : ''}; stdout piped and discarded`);
   out.push('client, relay, agent and target share the machine: through the tunnel 4 processes compete for the CPUs, direct only 2.');
   out.push('');
@@ -848,6 +888,7 @@ async function main() {
       curl: tools.curlVersion,
       clkTck: CLK_TCK,
       secondsPerRun: SECONDS,
+      rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
       requestBodyBytes: 1024,
       idleFlags: RELAY_IDLE_FLAGS,
