@@ -31,6 +31,19 @@ class BodyBuffer {
     this.buffered += Math.min(chunk.length, room);
   }
 
+  /**
+   * Takes the buffered bytes: the first part as one buffer (a row), later ones as the chunks that arrived, which
+   * the store writes to the body file with one writev instead of copying them together first.
+   */
+  next(): Buffer | Buffer[] {
+    if (this.part === 0 || this.parts.length === 1) return this.take();
+    const out = this.parts;
+    this.stored += this.buffered;
+    this.parts = [];
+    this.buffered = 0;
+    return out;
+  }
+
   /** Takes the buffered bytes as one buffer. */
   take(): Buffer {
     const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
@@ -73,7 +86,8 @@ class Recorder {
     p.seq ??= this.store.begin(p.head);
     // An id recorded before (a redelivered missed request): nothing more to write for it.
     if (p.seq === undefined) return void this.pending.delete(id);
-    this.store.appendChunk(p.seq, direction, body.part++, body.take());
+    this.store.appendChunk(p.seq, direction, body.part, body.next());
+    body.part++;
   }
 
   response(e: ExchangeResponse): void {
@@ -92,9 +106,9 @@ class Recorder {
       const response = p.response.take();
       return this.store.soon(() => void this.store.writeWhole(p.head, end, request, response), this.onError);
     }
-    const tail: Array<[Direction, number, Buffer]> = [];
-    if (p.request.buffered > 0) tail.push([REQUEST, p.request.part++, p.request.take()]);
-    if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part++, p.response.take()]);
+    const tail: Array<[Direction, number, Buffer | Buffer[]]> = [];
+    if (p.request.buffered > 0) tail.push([REQUEST, p.request.part, p.request.next()]);
+    if (p.response.buffered > 0) tail.push([RESPONSE, p.response.part, p.response.next()]);
     this.store.finish(p.seq, end, p.request.stored + p.response.stored, tail);
   }
 

@@ -1,10 +1,20 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { Retention, type RetentionLimits } from './retention.js';
 import { BODY_FILES_DIR, MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, bodyFileName, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+
+/** A body chunk: one buffer, or (for a body file) the buffers it arrived in, written with one writev. */
+export type Chunk = Buffer | readonly Buffer[];
+
+function chunkLength(data: Chunk): number {
+  if (!Array.isArray(data)) return (data as Buffer).length;
+  let n = 0;
+  for (const b of data as readonly Buffer[]) n += b.length;
+  return n;
+}
 
 /** Retention and size options of the store. */
 export interface StoreOptions {
@@ -55,7 +65,7 @@ export class CaptureStore {
   private readonly retention: Retention | undefined;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly appendTx: (seq: number, direction: Direction, part: number, data: Buffer) => void;
-  private readonly finishTx: (seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]>) => void;
+  private readonly finishTx: (seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Chunk]>) => void;
   private readonly groupTx: (queue: ReadonlyArray<{ write: () => void; onError: (err: Error) => void }>, failed: Array<[(err: Error) => void, Error]>) => void;
   /** Writes waiting for the end of this event-loop turn (see `soon`). */
   private queue: Array<{ write: () => void; onError: (err: Error) => void }> = [];
@@ -95,7 +105,7 @@ export class CaptureStore {
       }
     });
     this.finishTx = db.transaction((seq, end, stored, tail) => {
-      for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, data);
+      for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
         end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end), seq);
     });
@@ -147,21 +157,21 @@ export class CaptureStore {
    * transaction that also counts its bytes on the exchange's row; the others to the body file, where the bytes
    * of an exchange that never finished are counted by the file's size (see queries.ts).
    */
-  appendChunk(seq: number, direction: Direction, part: number, data: Buffer): void {
-    if (part === 0) this.appendTx(seq, direction, part, data);
+  appendChunk(seq: number, direction: Direction, part: number, data: Chunk): void {
+    if (part === 0) this.appendTx(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : (data as Buffer));
     else this.appendToFile(seq, direction, data);
-    this.retention!.grew(data.length);
+    this.retention!.grew(chunkLength(data));
   }
 
   /** Completes a begun exchange with its last chunks, then its row, in one transaction. `stored`: body bytes kept in all. */
-  finish(seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Buffer]> = []): void {
+  finish(seq: number, end: CaptureEnd, stored: number, tail: ReadonlyArray<readonly [Direction, number, Chunk]> = []): void {
     for (const [direction, part, data] of tail) if (part > 0) this.appendToFile(seq, direction, data);
     this.closeFiles(seq);
     this.finishTx(seq, end, stored, tail);
-    for (const [, , data] of tail) this.retention!.grew(data.length);
+    for (const [, , data] of tail) this.retention!.grew(chunkLength(data));
   }
 
-  private appendToFile(seq: number, direction: Direction, data: Buffer): void {
+  private appendToFile(seq: number, direction: Direction, data: Chunk): void {
     const key = seq * 2 + direction;
     let file = this.writing.get(key);
     if (file === undefined) {
@@ -174,8 +184,19 @@ export class CaptureStore {
     // Synchronous: an append of a 64 KiB chunk to the page cache takes microseconds, and the bytes are in the
     // file (surviving a kill -9 of the agent) when this returns, in order.
     try {
-      for (let at = 0; at < data.length; ) at += writeSync(file.fd, data, at);
-      file.bytes += data.length;
+      const length = chunkLength(data);
+      const parts = Array.isArray(data) ? data : [data as Buffer];
+      // One writev for the parts as they arrived; a short write (rare for a file) finishes byte by byte below.
+      let done = writevSync(file.fd, parts);
+      for (const part of parts) {
+        if (done >= part.length) {
+          done -= part.length;
+          continue;
+        }
+        for (let at = done; at < part.length; ) at += writeSync(file.fd, part, at);
+        done = 0;
+      }
+      file.bytes += length;
     } catch (err) {
       // The recorder drops this exchange (see attachRecorder); its file stays as far as it got.
       this.closeFiles(seq);
