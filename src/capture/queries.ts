@@ -1,8 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SignatureCheck } from '../agent/events.js';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { REQUEST, RESPONSE, bodyFileName, type Direction } from './schema.js';
+import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
 
 /** A capture as the commands and the UI see it (bodies are read separately, with readBody). */
@@ -47,13 +46,18 @@ interface Row {
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
-  ${store.format >= 3 ? 'files' : '0 AS files'}`;
+  ${filesColumn(store)}`;
+}
+
+/** The `files` column, or none (0) in a store older than format 3. */
+function filesColumn(store: CaptureStore): string {
+  return store.format >= 3 ? 'files' : '0 AS files';
 }
 
 /** Size of a body file now; 0 when it is gone. */
 function fileSize(store: CaptureStore, seq: number, direction: Direction): number {
   try {
-    return statSync(join(store.filesDir, bodyFileName(seq, direction))).size;
+    return statSync(bodyFilePath(store.filesDir, seq, direction)).size;
   } catch {
     return 0;
   }
@@ -65,8 +69,8 @@ function fileSize(store: CaptureStore, seq: number, direction: Direction): numbe
  */
 function captureOf(store: CaptureStore, r: Row): Capture {
   if (r.complete === 0 && r.files !== 0) {
-    if (r.files & (1 << REQUEST)) r.req_bytes += fileSize(store, r.seq, REQUEST);
-    if (r.files & (1 << RESPONSE)) r.res_bytes += fileSize(store, r.seq, RESPONSE);
+    if (r.files & bodyFileBit(REQUEST)) r.req_bytes += fileSize(store, r.seq, REQUEST);
+    if (r.files & bodyFileBit(RESPONSE)) r.res_bytes += fileSize(store, r.seq, RESPONSE);
   }
   return toCapture(r);
 }
@@ -128,12 +132,11 @@ export function findCapture(store: CaptureStore, idOrPrefix: string): Capture {
  */
 export function readBody(store: CaptureStore, id: string, direction: Direction): Buffer {
   const column = direction === REQUEST ? 'req_body' : 'res_body';
-  const files = store.format >= 3 ? 'files' : '0 AS files';
-  const row = store.database.prepare(`SELECT seq, ${column} AS body, ${files} FROM captures WHERE id = ?`).get(id) as { seq: number; body: Buffer | null; files: number } | undefined;
+  const row = store.database.prepare(`SELECT seq, ${column} AS body, ${filesColumn(store)} FROM captures WHERE id = ?`).get(id) as { seq: number; body: Buffer | null; files: number } | undefined;
   if (!row) return Buffer.alloc(0);
   if (row.body !== null) return row.body;
   const parts = (store.database.prepare('SELECT data FROM bodies WHERE capture_seq = ? AND direction = ? ORDER BY part').all(row.seq, direction) as Array<{ data: Buffer }>).map((p) => p.data);
-  if (row.files & (1 << direction)) parts.push(readFileOrEmpty(join(store.filesDir, bodyFileName(row.seq, direction))));
+  if (row.files & bodyFileBit(direction)) parts.push(readFileOrEmpty(bodyFilePath(store.filesDir, row.seq, direction)));
   return Buffer.concat(parts);
 }
 

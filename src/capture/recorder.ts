@@ -36,17 +36,19 @@ class BodyBuffer {
    * the store writes to the body file with one writev instead of copying them together first.
    */
   next(): Buffer | Buffer[] {
-    if (this.part === 0 || this.parts.length === 1) return this.take();
-    const out = this.parts;
-    this.stored += this.buffered;
-    this.parts = [];
-    this.buffered = 0;
-    return out;
+    return this.part === 0 ? this.take() : this.drain();
   }
 
   /** Takes the buffered bytes as one buffer. */
   take(): Buffer {
-    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
+    const bytes = this.buffered;
+    const parts = this.drain();
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
+  }
+
+  /** Takes the buffered chunks as they arrived, counting them as stored. */
+  private drain(): Buffer[] {
+    const out = this.parts;
     this.stored += this.buffered;
     this.parts = [];
     this.buffered = 0;

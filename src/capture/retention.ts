@@ -1,7 +1,6 @@
 import { unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { REQUEST, RESPONSE, bodyFileName } from './schema.js';
+import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath } from './schema.js';
 
 /** The limits retention keeps the store within. */
 export interface RetentionLimits {
@@ -94,7 +93,7 @@ export class Retention {
       return before - this.count;
     }).immediate();
     for (const row of files) {
-      for (const direction of [REQUEST, RESPONSE] as const) if (row.files & (1 << direction)) removeFile(join(this.filesDir, bodyFileName(row.seq, direction)));
+      for (const direction of [REQUEST, RESPONSE] as const) if (row.files & bodyFileBit(direction)) removeFile(bodyFilePath(this.filesDir, row.seq, direction));
     }
     return removed;
   }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { SignatureCheck } from '../agent/events.js';
 
 /**
@@ -63,9 +64,14 @@ CREATE TABLE IF NOT EXISTS bodies (
 /** Directory, inside the data directory, of the body files (see SCHEMA). */
 export const BODY_FILES_DIR = 'bodies';
 
-/** The file that holds a streamed body past its first chunk. */
-export function bodyFileName(seq: number, direction: Direction): string {
-  return `${seq}.${direction === REQUEST ? 'req' : 'res'}`;
+/** The file, in the directory of body files, that holds a streamed body past its first chunk. */
+export function bodyFilePath(filesDir: string, seq: number, direction: Direction): string {
+  return join(filesDir, `${seq}.${direction === REQUEST ? 'req' : 'res'}`);
+}
+
+/** The bit of the `files` column that says a body file exists for this direction. */
+export function bodyFileBit(direction: Direction): number {
+  return 1 << direction;
 }
 
 /** Direction of a body: the request's. */

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
 import { Retention, type RetentionLimits } from './retention.js';
-import { BODY_FILES_DIR, MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, bodyFileName, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
+import { BODY_FILES_DIR, MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, bodyFileBit, bodyFilePath, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
 /** A body chunk: one buffer, or (for a body file) the buffers it arrived in, written with one writev. */
 export type Chunk = Buffer | readonly Buffer[];
@@ -177,9 +177,9 @@ export class CaptureStore {
     if (file === undefined) {
       mkdirSync(this.filesDir, { recursive: true, mode: 0o700 });
       // 'w': a file left by an earlier store with this seq (its database deleted, the directory kept) starts over.
-      file = { fd: openSync(join(this.filesDir, bodyFileName(seq, direction)), 'w', 0o600), bytes: 0 };
+      file = { fd: openSync(bodyFilePath(this.filesDir, seq, direction), 'w', 0o600), bytes: 0 };
       this.writing.set(key, file);
-      this.stmt.markFile!.run(1 << direction, seq);
+      this.stmt.markFile!.run(bodyFileBit(direction), seq);
     }
     // Synchronous: an append of a 64 KiB chunk to the page cache takes microseconds, and the bytes are in the
     // file (surviving a kill -9 of the agent) when this returns, in order.
