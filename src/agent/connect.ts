@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { customAlphabet } from 'nanoid';
-import { ErrorCode, isHooktunnelError } from '../errors.js';
+import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import {
   FLAG_FIN,
   FrameType,
@@ -67,6 +67,13 @@ export interface AgentOptions {
    * Checked on the bytes as received, while they pass; forwarding is never changed or held up by it.
    */
   readonly verify?: VerifyOptions;
+  /**
+   * The emitter to report on. Subscribe to it before calling connectAgent to see every event from the first
+   * connection on, including requests the relay delivers right behind `ready` (a request held while the agent was
+   * away, kept requests). Without it the handle has a new one, and what arrives with the first `ready` waits one
+   * event-loop turn for the caller to subscribe.
+   */
+  readonly events?: EventEmitter<AgentEventMap>;
 }
 
 /** A connected agent. */
@@ -93,19 +100,22 @@ export interface AgentHandle {
 export async function connectAgent(options: AgentOptions): Promise<AgentHandle> {
   const target = typeof options.target === 'string' ? parseTarget(options.target) : options.target;
   const agent = new Agent(options, target);
+  let link: Link;
   try {
-    await agent.connect();
+    link = await agent.connect();
   } catch (err) {
     await agent.close();
     throw err;
   }
-  // Frames that arrived with the welcome (missed requests) wait until the caller has subscribed to the events.
-  setImmediate(() => agent.releaseBacklog());
+  // Subscribers on options.events are in place already; a caller that subscribes to handle.events after this
+  // resolves gets one turn to do so before the frames that came with the welcome are handed over.
+  if (options.events) link.release();
+  else setImmediate(() => link.release());
   return agent.handle();
 }
 
 class Agent implements ExchangeHost {
-  readonly events = new EventEmitter<AgentEventMap>();
+  readonly events: EventEmitter<AgentEventMap>;
   readonly forwarder: Forwarder;
   readonly preserveHost: boolean;
   private readonly exchanges = new Map<number, AgentExchange>();
@@ -115,13 +125,12 @@ class Agent implements ExchangeHost {
   private welcome: Welcome | undefined;
   private closing = false;
   private wake: (() => void) | undefined;
-  /** Missed frames received before connect() made the link ours (and, the first time, returned); undefined once released. */
-  private backlog: Buffer[] | undefined = [];
 
   constructor(
     private readonly options: AgentOptions,
     readonly target: Target,
   ) {
+    this.events = options.events ?? new EventEmitter<AgentEventMap>();
     this.forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs });
     this.preserveHost = options.hostHeader === 'preserve';
   }
@@ -146,8 +155,11 @@ class Agent implements ExchangeHost {
     };
   }
 
-  /** One connection attempt: on success the tunnel is ready and `ready` has been emitted. */
-  async connect(): Promise<void> {
+  /**
+   * One connection attempt: on success the tunnel is ready, `ready` and `online` have been emitted, and the link
+   * holds what the relay sent after its welcome until the caller releases it.
+   */
+  async connect(): Promise<Link> {
     const { options } = this;
     const hello = {
       ...(this.welcome ? { tunnel: this.welcome.tunnel, secret: this.welcome.secret } : { tunnel: options.subdomain, secret: options.secret }),
@@ -163,11 +175,15 @@ class Agent implements ExchangeHost {
         onLost: (reason, goingAway, replaced) => this.onLost(reason, goingAway, replaced),
       },
     );
-    if (this.closing) return void link.close(1000, 'agent closing');
+    if (this.closing) {
+      await link.close(1000, 'agent closing');
+      throw new HooktunnelError(ErrorCode.AgentDisconnected, 'the agent was closed while connecting');
+    }
     this.link = link;
     this.welcome = welcome;
     this.events.emit('ready', { type: 'ready', url: welcome.url, tunnel: welcome.tunnel, target: this.target.display, relay: this.options.relay });
     this.events.emit('state', { type: 'state', state: 'online', url: welcome.url });
+    return link;
   }
 
   private onLost(reason: string, goingAway: boolean, replaced: boolean): void {
@@ -198,13 +214,10 @@ class Agent implements ExchangeHost {
       });
       if (this.closing) return;
       try {
-        // Kept requests arrive right behind `ready`, before the link is ours: hold them until it is, so that they
-        // are acknowledged on it (else the relay keeps and redelivers them) and shown after `online`.
-        this.backlog = [];
-        await this.connect();
-        return this.releaseBacklog();
+        // What the relay sends right behind `ready` (kept requests, a request held for us) is handed over only now
+        // that the link is ours: acknowledged on it, and reported after `online`.
+        return (await this.connect()).release();
       } catch (err) {
-        this.backlog = undefined;
         if (!isHooktunnelError(err)) throw err;
         reason = err.message;
         if (FINAL_CODES.has(err.code)) {
@@ -218,16 +231,7 @@ class Agent implements ExchangeHost {
 
   private onControl(msg: RelayControl): void {
     if (msg.type !== 'missed_summary' || msg.dropped === 0) return;
-    const event = { type: 'dropped' as const, count: msg.dropped };
-    if (this.backlog) setImmediate(() => this.events.emit('dropped', event));
-    else this.events.emit('dropped', event);
-  }
-
-  /** Hands over what arrived before the caller could listen. */
-  releaseBacklog(): void {
-    const backlog = this.backlog ?? [];
-    this.backlog = undefined;
-    for (const payload of backlog) this.onMissed(payload);
+    this.events.emit('dropped', { type: 'dropped', count: msg.dropped });
   }
 
   private onFrame(data: Buffer): void {
@@ -240,10 +244,7 @@ class Agent implements ExchangeHost {
         this.exchanges.set(frame.stream, ex);
         return ex.open(head, body, (frame.flags & FLAG_FIN) !== 0);
       }
-      if (frame.type === FrameType.Missed) {
-        if (this.backlog) return void this.backlog.push(Buffer.from(frame.payload));
-        return this.onMissed(frame.payload);
-      }
+      if (frame.type === FrameType.Missed) return this.onMissed(frame.payload);
       this.exchanges.get(frame.stream)?.onFrame(frame);
     } catch (err) {
       if (!isHooktunnelError(err)) throw err;

@@ -78,6 +78,11 @@ export class Link {
   private goingAway = false;
   private lost = false;
   private ready = false;
+  /**
+   * Messages that arrived after `ready`, held until the agent has made the link its own and told its subscribers
+   * (see `release`): a request the relay sends right behind `ready` must not be forwarded before anyone listens.
+   */
+  private held: Array<[data: Buffer, isBinary: boolean]> | undefined = [];
 
   private constructor(
     private readonly ws: WebSocket,
@@ -146,6 +151,20 @@ export class Link {
     });
   }
 
+  /**
+   * Hands the messages held since `ready` to the handlers, in order, and every later one as it arrives. The agent
+   * calls it once the link is its own and `ready` has been emitted, so nothing is forwarded, acknowledged or
+   * reported before its subscribers are in place.
+   */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const [data, isBinary] of held) {
+      if (this.lost) return;
+      this.onMessage(data, isBinary);
+    }
+  }
+
   /** Sends a binary frame (batched per event-loop turn). */
   send(frame: Buffer): void {
     this.sendFrame(frame);
@@ -189,6 +208,7 @@ export class Link {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.held) return void this.held.push([data, isBinary]);
     if (isBinary) return this.handlers.onFrame(data);
     let msg: RelayControl;
     try {

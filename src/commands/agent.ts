@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
+import type { AgentEventMap } from '../agent/events.js';
 import { IdentityFile } from '../agent/identity.js';
 import { connectUrl } from '../agent/link.js';
 import { parseTarget, type Target } from '../agent/target.js';
@@ -105,58 +107,45 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     forwardMissed: opts.forwardMissed, token: opts.token, auth: opts.auth, allowIps: opts.allowIp, ca,
     verify: secrets.length > 0 ? { secrets } : undefined,
   };
-  let agent: AgentHandle;
-  try {
-    agent = await connectRemembering(options, identities, key, opts.subdomain !== undefined);
-  } catch (err) {
-    await embedded?.close();
-    fail(isHooktunnelError(err) ? err.message : String(err));
-  }
-  try {
-    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret, url: agent.publicUrl, savedAt: Date.now() });
-  } catch (err) {
-    process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
-  }
+  // Everything that listens to the agent is in place before the first connection: a request the relay hands over
+  // right behind `ready` (one held while this agent was restarting, a kept one) is captured and shown like any other.
+  const events = new EventEmitter<AgentEventMap>();
   const store = opts.capture ? openCaptureStore(opts) : undefined;
   let inspector: RunningInspector | undefined;
   if (store) {
-    attachRecorder(agent.events, store, (err) => {
+    attachRecorder(events, store, (err) => {
       const text = `an exchange could not be captured (${err.message}); forwarding goes on, later capture failures are not reported`;
       if (inspector) inspector.controller.notify(text, 'error');
       else process.stderr.write(`${chalk.yellow('warning')} ${text}\n`);
     });
   }
-  const ready = { type: 'ready' as const, url: agent.publicUrl, tunnel: agent.tunnelId, target: target.display, relay: relayUrl };
-  if (secrets.length > 0) {
-    // Provider names only: secrets are never printed.
-    const providers = [...new Set(secrets.map((s) => s.provider))].join(', ');
-    process.stderr.write(`${chalk.gray(`  verifying webhook signatures: ${providers}`)}\n`);
-  }
+  const inspectorModule = wantsInspector(opts) ? await loadInspector() : undefined;
   // The last lines (the final state, exchanges failed by close()) must reach stdout before the process exits.
   const out = batchedLines(process.stdout);
+  let agent: AgentHandle | undefined;
   const stop = async (): Promise<void> => {
     inspector?.stop();
-    await agent.close();
+    await agent?.close();
     out.flush();
     store?.close();
     await embedded?.close();
   };
-  // Before anything says the tunnel is ready: whoever reads that may signal us at once.
-  onSignals(stop);
-  if (wantsInspector(opts)) {
-    const { startInspector } = await loadInspector();
-    inspector = startInspector({
-      agent, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000, secrets,
-      onQuit: () => void stop().then(() => process.exit(0)),
-    });
-  } else {
-    attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out, err: process.stderr });
-  }
+  // The first `ready` starts the screen or the printer, synchronously, before the agent hands over any request.
+  events.once('ready', (ready) => {
+    if (inspectorModule) {
+      inspector = inspectorModule.startInspector({
+        events, target, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000, secrets,
+        onQuit: () => void stop().then(() => process.exit(0)),
+      });
+    } else {
+      attachReporter(events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out, err: process.stderr });
+    }
+  });
   let offlineReason: string | undefined;
-  agent.events.on('state', (e) => {
+  events.on('state', (e) => {
     if (e.state === 'offline') offlineReason = e.reason;
   });
-  agent.events.on('disconnected', (d) => {
+  events.on('disconnected', (d) => {
     if (d.willRetry) return;
     const hadInspector = inspector !== undefined;
     void stop().then(() => {
@@ -165,6 +154,26 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
       process.exit(EXIT_FAILURE);
     });
   });
+  if (secrets.length > 0) {
+    // Provider names only: secrets are never printed.
+    const providers = [...new Set(secrets.map((s) => s.provider))].join(', ');
+    process.stderr.write(`${chalk.gray(`  verifying webhook signatures: ${providers}`)}\n`);
+  }
+  // Before anything says the tunnel is ready: whoever reads that may signal us at once.
+  onSignals(stop);
+  try {
+    agent = await connectRemembering({ ...options, events }, identities, key, opts.subdomain !== undefined);
+  } catch (err) {
+    inspector?.stop();
+    store?.close();
+    await embedded?.close();
+    fail(isHooktunnelError(err) ? err.message : String(err));
+  }
+  try {
+    identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret, url: agent.publicUrl, savedAt: Date.now() });
+  } catch (err) {
+    process.stderr.write(`${chalk.yellow('warning')} cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
+  }
 }
 
 /**

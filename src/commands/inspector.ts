@@ -2,7 +2,6 @@ import type { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentHandle } from '../agent/connect.js';
 import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js';
 import { replayEvents, replayRequest } from '../agent/replay.js';
 import type { Target } from '../agent/target.js';
@@ -25,7 +24,10 @@ import { capturedPublicUrl } from '../webhooks/url.js';
 
 /** What the inspector needs from the running agent. */
 export interface InspectorSetup {
-  readonly agent: AgentHandle;
+  /** The agent's events (subscribed to when the inspector starts, from the first `ready` on). */
+  readonly events: EventEmitter<AgentEventMap>;
+  /** Where the agent forwards: replays go there too. */
+  readonly target: Target;
   readonly store: CaptureStore | undefined;
   readonly ready: ReadyEvent;
   readonly embedded: boolean;
@@ -68,7 +70,7 @@ function replayedText(id: string, event: RequestEvent, what = ''): string {
 
 /** The actions behind the inspector's keys: the store, replay through the agent's own forwarding, editor, clipboard. */
 function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, handle: () => InspectorHandle): InspectorActions {
-  const { store, agent } = setup;
+  const { store } = setup;
 
   const capturedRequest = (id: string): { c: Capture; body: Buffer; target: Target } => {
     const c = findCapture(needStore(store), id);
@@ -76,7 +78,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     const partial = partialRequestBody(c, body);
     if (partial) throw new Error(`${describePartialBody(partial)}; use hooktunnel replay ${c.id} --body FILE`);
     // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
-    return { c, body, target: agent.target };
+    return { c, body, target: setup.target };
   };
   // As `hooktunnel replay` does: a recognised signature is made again (fresh timestamp, over this body) when a
   // secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
@@ -120,7 +122,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     },
     async curlCommand(id) {
       const c = findCapture(needStore(store), id);
-      return toCurl({ capture: { ...c, target: agent.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+      return toCurl({ capture: { ...c, target: setup.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
     },
     copy: (text) => copyToClipboard(text),
     async searchBodies(needle, ids) {
@@ -151,7 +153,7 @@ export function startInspector(setup: InspectorSetup, streams = { stdout: proces
       controller.notify(`earlier captures cannot be read: ${(err as Error).message}`, 'error');
     }
   }
-  controller.attach(setup.agent.events);
+  controller.attach(setup.events);
   controller.attach(replays);
   handle = runInspector(controller, streams);
   return {

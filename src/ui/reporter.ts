@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import chalk from 'chalk';
-import type { AgentEventMap, ReadyEvent } from '../agent/events.js';
+import type { AgentEventMap, ReadyEvent, StateEvent } from '../agent/events.js';
 import { formatDuration, formatClock, sanitize } from './format.js';
 import { EMBEDDED_NOTICE, formatReady, formatRequestLine, jsonLine, signatureMark, type LineSink } from './printers.js';
 
@@ -16,12 +16,19 @@ export interface ReporterSinks {
  */
 export function attachReporter(events: EventEmitter<AgentEventMap>, ready: ReadyEvent, options: { json: boolean; embedded: boolean }, sinks: ReporterSinks): void {
   const { out, err } = sinks;
+  // Attached at the first `ready`, which the agent follows with `online`: the ready line says that already.
+  let readySaidOnline = true;
+  const news = (e: StateEvent): boolean => {
+    const repeat = readySaidOnline && e.state === 'online';
+    readySaidOnline = false;
+    return !repeat;
+  };
   if (options.json) {
     out.write(jsonLine(ready));
     // Human text, so stderr: stdout stays NDJSON only.
     if (options.embedded) err.write(`${chalk.yellow(EMBEDDED_NOTICE)}\n`);
     events.on('request', (e) => out.write(jsonLine(e)));
-    events.on('state', (e) => out.write(`${JSON.stringify(e)}\n`));
+    events.on('state', (e) => news(e) && out.write(`${JSON.stringify(e)}\n`));
     events.on('missed', (e) => {
       const line = { type: 'missed', id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, requestBytes: e.body.length, ...(e.signature ? { signature: e.signature } : {}) };
       out.write(`${JSON.stringify(line)}\n`);
@@ -36,6 +43,7 @@ export function attachReporter(events: EventEmitter<AgentEventMap>, ready: Ready
   );
   events.on('dropped', (e) => err.write(`${chalk.red('lost')} ${e.count} request(s) arrived while offline and did not fit in the relay's queue\n`));
   events.on('state', (e) => {
+    if (!news(e)) return;
     if (e.state === 'reconnecting') err.write(`${chalk.yellow('reconnecting')} attempt ${e.attempt}, next try in ${formatDuration(e.delayMs)}: ${sanitize(e.reason)}\n`);
     else if (e.state === 'online') err.write(`${chalk.green('online')} ${e.url}\n`);
     else err.write(`${chalk.red('offline')} ${sanitize(e.reason)}\n`);
