@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { send, valuesOf } from '../helpers/http.js';
 import { agentFor, cli, dataDir, lines, recordingTarget, requestIds } from './capture-fixtures.js';
+import { lacks } from '../helpers/tools.js';
 
 /** har-validator (the HAR 1.2 JSON schema of har-schema) has no types; `har()` rejects with the schema errors. */
 const harValidator = createRequire(import.meta.url)('har-validator') as { har(data: unknown): Promise<unknown> };
@@ -82,7 +83,7 @@ describe('replay', () => {
   });
 });
 
-describe('export', () => {
+describe.skipIf(lacks('the export tests (they run the exported curl commands)', 'curl'))('export', () => {
   it('HAR 1.2 that passes the schema; curl commands that bash runs to reproduce each request byte-exact', async () => {
     const dir = dataDir();
     const { target, seen } = await recordingTarget();

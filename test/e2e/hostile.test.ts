@@ -9,6 +9,7 @@ import { connectAgent, ErrorCode, isHooktunnelError, type RelayHandle } from '..
 import { FLAG_FIN, FrameType, decodeFrame, encodeFrame, encodeHeadFrame, type RequestHead } from '../../src/protocol/index.js';
 import { runCli, startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
+import { lacks } from '../helpers/tools.js';
 
 /** A WebSocket client that speaks the handshake and then does whatever the test tells it to. */
 async function rogueAgent(relay: RelayHandle): Promise<{ ws: WebSocket; url: string; opened: Promise<{ stream: number; head: RequestHead }>; closed: Promise<number> }> {
@@ -114,7 +115,7 @@ describe('an agent cannot hurt the relay', () => {
   });
 });
 
-describe('TLS', () => {
+describe.skipIf(lacks('the TLS tests', 'openssl'))('TLS', () => {
   function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
     const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-tls-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,6 +10,7 @@ import { findSample } from '../../src/webhooks/samples/index.js';
 import { signRequest } from '../../src/webhooks/resign.js';
 import { SECRETS, accept } from '../helpers/providers.js';
 import { CLI, readBody, startRelay, startTarget } from '../helpers/servers.js';
+import { lacks } from '../helpers/tools.js';
 
 const run = promisify(execFile);
 
@@ -69,7 +70,7 @@ function home(): string {
   return dir;
 }
 
-describe('the inspector in a real terminal', () => {
+describe.skipIf(lacks('the inspector tests', 'tmux'))('the inspector in a real terminal', () => {
   it('shows a request, its details, a replay, an edited replay; q leaves the terminal as it was; a restart lists earlier captures', async () => {
     const seen: string[] = [];
     const target = await startTarget(async (req, res) => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readBody, runCli, startTarget } from '../helpers/servers.js';
+import { lacks } from '../helpers/tools.js';
 
 // The README's "behind a TLS proxy" setup, really run: Caddy terminates TLS for tunnel.test and *.tunnel.test and
 // proxies to a relay started with --trust-proxy. The certificate is a test CA's (the README's DNS challenge needs
@@ -97,7 +98,7 @@ function post(port: number, host: string, path: string, ca: string, headers: Rec
   });
 }
 
-describe('behind a TLS proxy (Caddy, as in the README)', () => {
+describe.skipIf(lacks('the TLS proxy tests', 'caddy', 'openssl'))('behind a TLS proxy (Caddy, as in the README)', () => {
   it('serves subdomain tunnels over HTTPS and WSS; with --trust-proxy, allow lists and X-Forwarded-* see the real sender', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-proxy-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
