@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { removeHeader } from '../protocol/headers.js';
 import { stripHopByHop } from '../protocol/index.js';
 import { newExchangeId } from './connect.js';
 import { forwardDetached } from './detached.js';
@@ -49,6 +50,7 @@ export async function replayRequest(
     started: (ex, method, path, headers) =>
       events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: options.tunnel, target: target.display, method, path, headers, replayOf: ex.replayOf }),
     requestBody: (ex, chunk) => events.emit('request-body', ex.id, chunk),
+    requestEnded: (ex) => events.emit('request-end', ex.id),
     responded: (ex, status, headers) => events.emit('exchange-response', { id: ex.id, status, headers }),
     responseBody: (ex, chunk) => events.emit('response-body', ex.id, chunk),
     finished: (_ex, event) => events.emit('request', event),
@@ -56,7 +58,7 @@ export async function replayRequest(
       ? (head) => startVerification(head.headers, options.verify!, options.publicUrl ? senderUrls(options.publicUrl, head.path) : [])
       : undefined,
   };
-  const headers = stripHopByHop(req.headers).filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length');
+  const headers = removeHeader(stripHopByHop(req.headers), 'content-length');
   try {
     return await forwardDetached(host, newExchangeId(), { method: req.method, path: req.path, headers, remote: '', host: '' }, req.body, options.replayOf);
   } finally {

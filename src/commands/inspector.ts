@@ -12,7 +12,7 @@ import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
-import { headerOf } from '../ui/body-preview.js';
+import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
 import { detailLines } from '../ui/inspector/detail-lines.js';
@@ -54,7 +54,7 @@ function needStore(store: CaptureStore | undefined): CaptureStore {
 
 /** File name extension for the edited body, so that the editor highlights it. */
 function extensionFor(headers: readonly string[]): string {
-  const type = headerOf(headers, 'content-type')?.toLowerCase() ?? '';
+  const type = headerValue(headers, 'content-type')?.toLowerCase() ?? '';
   if (type.includes('json')) return '.json';
   if (type.includes('xml')) return '.xml';
   if (type.includes('x-www-form-urlencoded')) return '.txt';

@@ -10,6 +10,7 @@ import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
+import { removeHeader, setHeader } from '../protocol/headers.js';
 import { describePartialBody } from '../ui/format.js';
 import { formatRequestLine, jsonLine } from '../ui/printers.js';
 import { resignCaptured, withSecretFor } from '../webhooks/resign.js';
@@ -42,17 +43,7 @@ export function applyHeaderOverrides(headers: readonly string[], overrides: read
     const colon = o.indexOf(':');
     const name = o.slice(0, colon).trim();
     const value = o.slice(colon + 1).trim();
-    const next: string[] = [];
-    let placed = value === '';
-    for (let i = 0; i < out.length; i += 2) {
-      if (out[i]!.toLowerCase() !== name.toLowerCase()) next.push(out[i]!, out[i + 1]!);
-      else if (!placed) {
-        next.push(out[i]!, value);
-        placed = true;
-      }
-    }
-    if (!placed) next.push(name, value);
-    out = next;
+    out = value === '' ? removeHeader(out, name) : setHeader(out, name, value);
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import twilioLib from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { SAMPLES } from '../../src/webhooks/samples/index.js';
-import { headerValue, setHeader } from '../../src/webhooks/headers.js';
+import { headerValue, setHeader } from '../../src/protocol/headers.js';
 import { resignCaptured, resignRequest, signRequest } from '../../src/webhooks/resign.js';
 import { TWILIO_FORM_CAP } from '../../src/webhooks/twilio.js';
 import type { ProviderName, VerifyOptions, WebhookSecret } from '../../src/webhooks/types.js';

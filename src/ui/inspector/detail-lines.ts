@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { SignatureCheck } from '../../agent/events.js';
+import type { SignatureCheck } from '../../model/signature.js';
 import type { Capture } from '../../capture/queries.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from '../format.js';
 import { line, type Span, type StyledLine } from '../text.js';
