@@ -61,9 +61,9 @@ export function removeHeader(headers: readonly string[], name: string): string[]
   return out;
 }
 
-/** The headers as `[name, value]` pairs, in order. */
+/** The headers as `[name, value]` pairs, in order (a name without a value, in a list cut short, gets ''). */
 export function headerPairs(headers: readonly string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (let i = 0; i < headers.length; i += 2) out.push([headers[i]!, headers[i + 1]!]);
+  for (let i = 0; i < headers.length; i += 2) out.push([headers[i]!, headers[i + 1] ?? '']);
   return out;
 }
