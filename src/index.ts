@@ -11,9 +11,10 @@ export { findCapture, listCaptures, readBody, selectCaptures, type Capture } fro
 export { attachRecorder } from './capture/recorder.js';
 export { toHar, type CaptureWithBodies } from './capture/har.js';
 export { toCurl, shellQuote } from './capture/curl.js';
-export { replayRequest, replayEvents, type ReplayRequest } from './agent/replay.js';
+export { replayCapture, replayRequest, replayEvents, type ReplayCaptureOptions, type ReplayOutcome, type ReplayRequest } from './agent/replay.js';
+export { newExchangeId, type Exchange, type ExchangeOpening, type ExchangeOutcome } from './model/exchange.js';
 export {
-  startVerification, verifySignature, detectSignature, resignRequest, resignCaptured, signRequest, withSecretFor, senderUrls, capturedPublicUrl,
+  startVerification, verifySignature, detectSignature, resignRequest, resignCaptured, describeResign, signRequest, withSecretFor, senderUrls, capturedPublicUrl,
   loadSecrets, parseVerifySpec, parseVerifyList, readVerifyConfig, SAMPLES, findSample, PROVIDERS, Reason, DEFAULT_TOLERANCE_SECONDS, VERIFY_ENV,
-  type WebhookSecret, type VerifyOptions, type SignatureVerifier, type ProviderName, type Resigned, type CapturedRequest, type Sample,
+  type WebhookSecret, type VerifyOptions, type SignatureVerifier, type ProviderName, type SignatureReason, type Resigned, type SigningSecret, type CapturedRequest, type Sample,
 } from './webhooks/index.js';

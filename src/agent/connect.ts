@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { customAlphabet } from 'nanoid';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
+import { newExchangeId } from '../model/exchange.js';
 import {
   FLAG_FIN,
   FrameType,
@@ -25,8 +25,8 @@ import { parseTarget, type Target } from './target.js';
 
 export { connectUrl } from './link.js';
 
-/** Exchange ids: 12 lower-case characters, unique enough to be the capture's primary key. */
-export const newExchangeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
+/** Exchange ids: 12 lower-case characters, unique enough to be the capture's primary key (see model/exchange.ts). */
+export { newExchangeId };
 
 /** Refusals that a retry cannot fix: the agent stops instead of reconnecting. */
 const FINAL_CODES: ReadonlySet<string> = new Set([ErrorCode.TunnelTaken, ErrorCode.InvalidTunnelId, ErrorCode.ProtocolUnsupported, ErrorCode.Unauthorized, ErrorCode.Forbidden, ErrorCode.RateLimited]);
@@ -285,6 +285,10 @@ class Agent implements ExchangeHost {
 
   requestBody(ex: AgentExchange, chunk: Buffer): void {
     this.events.emit('request-body', ex.id, chunk);
+  }
+
+  requestEnded(ex: AgentExchange): void {
+    this.events.emit('request-end', ex.id);
   }
 
   responded(ex: AgentExchange, status: number, headers: readonly string[]): void {

@@ -25,6 +25,7 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
       done() {},
       started: (e, method, path, headers) => host.started(e, method, path, headers),
       requestBody: (e, chunk) => host.requestBody(e, chunk),
+      requestEnded: (e) => host.requestEnded(e),
       responded: (e, status, headers) => host.responded(e, status, headers),
       responseBody: (e, chunk) => host.responseBody(e, chunk),
       verifier: host.verifier ? (h) => host.verifier!(h) : undefined,

@@ -1,13 +1,6 @@
-/**
- * Whether a request carried a valid webhook signature (issue 7). `provider` names the scheme recognised from the
- * headers (`github`, `stripe`, `slack`, `shopify`, `standard`, `twilio`, `generic`); `reason` says why it is invalid
- * (`mismatch`, `timestamp`, `missing_header`, `unknown_secret`, …).
- */
-export interface SignatureCheck {
-  readonly status: 'valid' | 'invalid' | 'unsigned';
-  readonly provider?: string;
-  readonly reason?: string;
-}
+import type { Exchange, ExchangeOpening } from '../model/exchange.js';
+
+export type { SignatureCheck } from '../model/exchange.js';
 
 /** The tunnel is up: traffic to `url` now reaches `target`. First line of `--json` output. */
 export interface ReadyEvent {
@@ -20,27 +13,11 @@ export interface ReadyEvent {
 
 /**
  * One completed exchange: the `{"type":"request",…}` line of `--json` output. These fields are a public contract
- * (README, "--json events"): add fields, never rename or remove them.
+ * (README, "--json events"): add fields, never rename or remove them. Their meanings are the Exchange record's.
  */
-export interface RequestEvent {
+export interface RequestEvent
+  extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'> {
   readonly type: 'request';
-  /** The exchange id, also the capture id. */
-  readonly id: string;
-  readonly method: string;
-  readonly path: string;
-  /** The status the sender got: the target's, or the relay's error status. 0 when the sender went away first. */
-  readonly status: number;
-  readonly durationMs: number;
-  readonly requestBytes: number;
-  readonly responseBytes: number;
-  /** Present when the relay answered with an error instead of the target (an ErrorCode string). */
-  readonly error?: string;
-  /** Present on failures: what went wrong, in words. */
-  readonly message?: string;
-  /** Present when this exchange re-sent an earlier one (a replay, or a missed request forwarded later). */
-  readonly replayOf?: string;
-  /** Present when signature verification is configured (`--verify`): the result for this request. */
-  readonly signature?: SignatureCheck;
 }
 
 /**
@@ -52,23 +29,14 @@ export type StateEvent =
   | { readonly type: 'state'; readonly state: 'reconnecting'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
   | { readonly type: 'state'; readonly state: 'offline'; readonly reason: string };
 
-/** A request that reached the relay while the agent was away; the relay answered it (`status`, 503) and kept it. */
-export interface MissedEvent {
+/**
+ * A request that reached the relay while the agent was away; the relay answered it (`status`, 503) and kept it.
+ * `id` is the relay's id for the kept request (a redelivery has the same id), `time` when it reached the relay,
+ * `signature` the check as of that time.
+ */
+export interface MissedEvent extends Omit<ExchangeOpening, 'replayOf'>, Pick<Exchange, 'status' | 'signature'> {
   readonly type: 'missed';
-  /** The capture id (the relay's id for the kept request: a redelivery has the same id). */
-  readonly id: string;
-  /** When the request reached the relay (ms since the epoch). */
-  readonly time: number;
-  readonly tunnel: string;
-  readonly target: string;
-  readonly method: string;
-  readonly path: string;
-  readonly headers: readonly string[];
   readonly body: Buffer;
-  /** The status the sender got from the relay. */
-  readonly status: number;
-  /** Present when signature verification is configured: the result, as of the time the request arrived. */
-  readonly signature?: SignatureCheck;
 }
 
 /** Requests the relay had to drop while the agent was away (its offline limits were full). */
@@ -77,26 +45,12 @@ export interface DroppedEvent {
   readonly count: number;
 }
 
-/** Fine-grained exchange progress, for consumers that record bodies (the capture store). */
-export interface ExchangeStart {
-  readonly id: string;
-  /** Milliseconds since the epoch when the request arrived at the agent. */
-  readonly time: number;
-  readonly tunnel: string;
-  readonly target: string;
-  readonly method: string;
-  readonly path: string;
-  /** Headers as forwarded to the target: `[name, value, …]`. */
-  readonly headers: readonly string[];
-  /** Set when this exchange re-sends an earlier one. */
-  readonly replayOf?: string;
-}
+/** Fine-grained exchange progress, for consumers that record bodies (the capture store): the request has arrived. */
+export type ExchangeStart = ExchangeOpening;
 
-/** The target's response head. */
-export interface ExchangeResponse {
-  readonly id: string;
-  readonly status: number;
-  readonly headers: readonly string[];
+/** The target's response head. `headers` are the exchange's `responseHeaders`. */
+export interface ExchangeResponse extends Pick<Exchange, 'id' | 'status'> {
+  readonly headers: NonNullable<Exchange['responseHeaders']>;
 }
 
 /** Events an agent emits. The UI, the line and JSON printers and the capture store all subscribe to these. */
@@ -105,6 +59,8 @@ export interface AgentEventMap {
   request: [RequestEvent];
   'exchange-start': [ExchangeStart];
   'request-body': [id: string, chunk: Buffer];
+  /** The request body has arrived whole (emitted also for an empty body, before the exchange ends). */
+  'request-end': [id: string];
   'exchange-response': [ExchangeResponse];
   'response-body': [id: string, chunk: Buffer];
   /** The connection to the relay is gone; `willRetry` says whether the agent reconnects. */

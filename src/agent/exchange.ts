@@ -17,6 +17,7 @@ import {
   type Frame,
   type RequestHead,
 } from '../protocol/index.js';
+import { setHeader } from '../protocol/headers.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
 import { classifyForwardError, completeDespite, type ForwardHandler, type Forwarder } from './forward.js';
@@ -30,6 +31,8 @@ export interface ExchangeHost {
   readonly preserveHost: boolean;
   started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void;
   requestBody(ex: AgentExchange, chunk: Buffer): void;
+  /** The request body has arrived whole (after its last requestBody). */
+  requestEnded(ex: AgentExchange): void;
   responded(ex: AgentExchange, status: number, headers: readonly string[]): void;
   responseBody(ex: AgentExchange, chunk: Buffer): void;
   finished(ex: AgentExchange, event: RequestEvent): void;
@@ -87,7 +90,8 @@ export class AgentExchange implements ForwardHandler {
     this.path = head.path;
     // Created before the first body byte is counted; it sees the headers and bytes exactly as the relay sent them.
     this.check = this.host.verifier?.(head);
-    const headers = this.host.preserveHost ? [...head.headers] : rewriteHost(head.headers, this.host.forwarder.target.host);
+    // The target's Host in place of the sender's (first when there was none).
+    const headers = this.host.preserveHost ? [...head.headers] : setHeader(head.headers, 'Host', this.host.forwarder.target.host, 'first');
     this.host.started(this, head.method, head.path, headers);
     let body: Buffer | Readable | null = null;
     if (fin) {
@@ -97,7 +101,7 @@ export class AgentExchange implements ForwardHandler {
       body = this.body;
     }
     if (inline.length > 0) this.countRequest(inline);
-    if (fin) this.check?.end();
+    if (fin) this.requestEnded();
     if (!fin && inline.length > 0) this.body!.push(inline);
     this.host.forwarder.forward({ method: head.method, path: head.path, headers, body }, this);
   }
@@ -143,9 +147,14 @@ export class AgentExchange implements ForwardHandler {
       }
     }
     if (fin) {
-      this.check?.end();
+      this.requestEnded();
       this.body.push(null);
     }
+  }
+
+  private requestEnded(): void {
+    this.check?.end();
+    this.host.requestEnded(this);
   }
 
   private onBodyRead(): void {
@@ -243,18 +252,4 @@ export class AgentExchange implements ForwardHandler {
     };
     this.host.finished(this, event);
   }
-}
-
-/** Replaces the Host header with the target's (adding one if missing). */
-function rewriteHost(raw: readonly string[], host: string): string[] {
-  const out: string[] = [];
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'host') {
-      if (!seen) out.push(raw[i]!, host);
-      seen = true;
-    } else out.push(raw[i]!, raw[i + 1]!);
-  }
-  if (!seen) out.unshift('Host', host);
-  return out;
 }

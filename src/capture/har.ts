@@ -1,3 +1,4 @@
+import { headerPairs, headerValue } from '../protocol/headers.js';
 import type { Capture } from './queries.js';
 
 /**
@@ -16,14 +17,7 @@ function truncation(stored: Buffer, total: number, truncated: boolean): { commen
 }
 
 function pairs(raw: readonly string[]): Array<{ name: string; value: string }> {
-  const out: Array<{ name: string; value: string }> = [];
-  for (let i = 0; i < raw.length; i += 2) out.push({ name: raw[i]!, value: raw[i + 1]! });
-  return out;
-}
-
-function headerOf(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
-  return undefined;
+  return headerPairs(raw).map(([name, value]) => ({ name, value }));
 }
 
 function queryOf(url: string): Array<{ name: string; value: string }> {
@@ -47,7 +41,7 @@ export interface CaptureWithBodies {
 }
 
 function harRequest(c: Capture, body: Buffer, url: string): object {
-  const mimeType = headerOf(c.requestHeaders, 'content-type') ?? 'application/octet-stream';
+  const mimeType = headerValue(c.requestHeaders, 'content-type') ?? 'application/octet-stream';
   const postData = body.length > 0 || c.requestBytes > 0 ? { postData: { mimeType, ...content(body, '_encoding'), ...truncation(body, c.requestBytes, c.requestTruncated) } } : {};
   return {
     method: c.method, url, httpVersion: 'HTTP/1.1', cookies: [], headers: pairs(c.requestHeaders), queryString: queryOf(url),
@@ -58,11 +52,11 @@ function harRequest(c: Capture, body: Buffer, url: string): object {
 /** The response, or for an exchange the target never answered, status 0 (as browsers write for failed requests). */
 function harResponse(c: Capture, body: Buffer): object {
   const headers = c.responseHeaders ?? [];
-  const mimeType = headerOf(headers, 'content-type') ?? '';
+  const mimeType = headerValue(headers, 'content-type') ?? '';
   return {
     status: c.responseHeaders ? c.status : 0, statusText: '', httpVersion: 'HTTP/1.1', cookies: [], headers: pairs(headers),
     content: { size: c.responseBytes, mimeType, ...content(body, 'encoding'), ...truncation(body, c.responseBytes, c.responseTruncated) },
-    redirectURL: headerOf(headers, 'location') ?? '',
+    redirectURL: headerValue(headers, 'location') ?? '',
     headersSize: c.responseHeaders ? headersSize(headers) : -1,
     bodySize: c.responseHeaders ? c.responseBytes : -1,
   };

@@ -1,52 +1,28 @@
 import { readFileSync, statSync } from 'node:fs';
-import type { SignatureCheck } from '../agent/events.js';
 import { ErrorCode, HooktunnelError } from '../errors.js';
+import { EXCHANGE_ID_PATTERN, type Exchange, type SignatureCheck } from '../model/exchange.js';
+import { headerValue } from '../protocol/headers.js';
 import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
 
-/** A capture as the commands and the UI see it (bodies are read separately, with readBody). */
-export interface Capture {
-  readonly id: string;
-  readonly time: number;
-  readonly tunnel: string;
-  readonly target: string;
-  readonly method: string;
-  readonly path: string;
-  readonly requestHeaders: readonly string[];
-  readonly status: number;
-  /** The target's response headers; undefined when the target never answered. */
-  readonly responseHeaders?: readonly string[];
-  readonly error?: string;
-  readonly message?: string;
-  readonly durationMs: number;
-  /** Body bytes that passed (more than stored when truncated); while incomplete, the bytes stored so far. */
-  readonly requestBytes: number;
-  readonly responseBytes: number;
-  readonly requestTruncated: boolean;
-  readonly responseTruncated: boolean;
-  readonly replayOf?: string;
-  readonly missed: boolean;
-  /** False while the exchange is in flight, or when the agent died before it ended. */
-  readonly complete: boolean;
-  /** The webhook signature check, when verification was configured for this exchange. */
-  readonly signature?: SignatureCheck;
-}
+/** A capture as the commands and the UI see it: the whole exchange record (bodies are read separately, with readBody). */
+export type Capture = Exchange;
 
 interface Row {
   seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
-  signature: string | null; files: number;
+  signature: string | null; files: number; req_complete: number;
 }
 
 /**
  * Every column but the bodies: listings never load body bytes. An older store opened read-only (not migrated) has
- * no signature (format 1) and no body files (formats 1 and 2).
+ * no signature (format 1), no body files (formats 1 and 2) and no request-complete mark (formats 1 to 3).
  */
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
-  ${filesColumn(store)}`;
+  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -91,7 +67,7 @@ function toCapture(r: Row): Capture {
     responseHeaders: r.res_headers === null ? undefined : (JSON.parse(r.res_headers) as string[]),
     error: r.error ?? undefined, message: r.message ?? undefined, durationMs: r.duration_ms,
     requestBytes: r.req_bytes, responseBytes: r.res_bytes, requestTruncated: r.req_truncated === 1, responseTruncated: r.res_truncated === 1,
-    replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1,
+    replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1, requestComplete: r.req_complete === 1,
     ...(r.signature !== null ? { signature: parseSignature(r.signature) } : {}),
   };
 }
@@ -113,7 +89,7 @@ export function selectCaptures(store: CaptureStore, ids: readonly string[]): Cap
  * unknown or ambiguous id.
  */
 export function findCapture(store: CaptureStore, idOrPrefix: string): Capture {
-  if (!/^[a-z0-9]{1,64}$/.test(idOrPrefix)) throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is not a capture id (ids are lower-case letters and digits)`);
+  if (!EXCHANGE_ID_PATTERN.test(idOrPrefix)) throw new HooktunnelError(ErrorCode.InvalidArgument, `"${idOrPrefix}" is not a capture id (ids are lower-case letters and digits)`);
   // Ids are [a-z0-9] and '{' sorts right after 'z': the range is exactly the ids with this prefix, on the index.
   const rows = store.database.prepare(`SELECT ${head(store)} FROM captures WHERE id >= ? AND id < ? || '{' ORDER BY id LIMIT 6`).all(idOrPrefix, idOrPrefix) as Row[];
   const exact = rows.find((r) => r.id === idOrPrefix);
@@ -161,20 +137,19 @@ export interface PartialBody {
 
 /**
  * Undefined when `body` (the stored request body of `c`) is the whole body the sender sent, else why not. An
- * exchange the agent never finished (killed mid-traffic) counts as whole only when the body reached its
- * Content-Length: a chunked one may have been cut anywhere.
+ * exchange the agent never finished (killed mid-traffic) counts as whole when the store marked its request body
+ * complete (`requestComplete`, also for a chunked one), or when the body reached its Content-Length; otherwise
+ * it may have been cut anywhere.
  */
 export function partialRequestBody(c: Capture, body: Buffer): PartialBody | undefined {
   if (c.requestTruncated) return { reason: 'truncated', stored: body.length, total: c.requestBytes };
-  if (c.complete) return undefined;
+  if (c.complete || c.requestComplete) return undefined;
   const announced = contentLength(c.requestHeaders);
   if (announced === body.length) return undefined;
   return { reason: 'incomplete', stored: body.length, total: announced };
 }
 
 function contentLength(headers: readonly string[]): number | undefined {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() === 'content-length' && /^\d+$/.test(headers[i + 1]!)) return Number(headers[i + 1]);
-  }
-  return undefined;
+  const value = headerValue(headers, 'content-length');
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { AgentEventMap, ExchangeResponse, ExchangeStart, MissedEvent, RequestEvent } from '../agent/events.js';
-import { ErrorCode } from '../errors.js';
+import { missedOutcome } from '../model/exchange.js';
 import { REQUEST, RESPONSE, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
 
@@ -61,6 +61,8 @@ interface Pending {
   readonly request: BodyBuffer;
   readonly response: BodyBuffer;
   responseHeaders?: readonly string[];
+  /** The request body has arrived whole. */
+  requestEnded: boolean;
   /** The row number once the exchange is streamed to the store. */
   seq?: number;
 }
@@ -76,7 +78,7 @@ class Recorder {
 
   start(e: ExchangeStart): void {
     const max = this.store.options.maxBodyBytes;
-    this.pending.set(e.id, { head: e, request: new BodyBuffer(max), response: new BodyBuffer(max) });
+    this.pending.set(e.id, { head: e, request: new BodyBuffer(max), response: new BodyBuffer(max), requestEnded: false });
   }
 
   body(id: string, chunk: Buffer, direction: Direction): void {
@@ -85,11 +87,42 @@ class Recorder {
     const body = direction === REQUEST ? p.request : p.response;
     body.add(chunk);
     if (body.buffered < BUFFER_BYTES) return;
-    p.seq ??= this.store.begin(p.head);
     // An id recorded before (a redelivered missed request): nothing more to write for it.
-    if (p.seq === undefined) return void this.pending.delete(id);
-    this.store.appendChunk(p.seq, direction, body.part, body.next());
+    if (!this.begun(p)) return void this.pending.delete(id);
+    this.append(p, direction);
+  }
+
+  /**
+   * The request body is whole. A streamed exchange gets the rest of it and the mark now, so that a replay after the
+   * agent's death knows the body is whole (a chunked one has no Content-Length to tell); a small one is written
+   * whole when it ends.
+   */
+  requestEnd(id: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    p.requestEnded = true;
+    if (p.seq !== undefined) this.markRequestComplete(p);
+  }
+
+  /** Starts streaming `p` to the store unless it was already; false when its id was recorded before. */
+  private begun(p: Pending): boolean {
+    if (p.seq !== undefined) return true;
+    p.seq = this.store.begin(p.head);
+    if (p.seq === undefined) return false;
+    // A large response after a small request that has ended: the request is stored (and marked) first.
+    if (p.requestEnded) this.markRequestComplete(p);
+    return true;
+  }
+
+  private append(p: Pending, direction: Direction): void {
+    const body = direction === REQUEST ? p.request : p.response;
+    this.store.appendChunk(p.seq!, direction, body.part, body.next());
     body.part++;
+  }
+
+  private markRequestComplete(p: Pending): void {
+    if (p.request.buffered > 0) this.append(p, REQUEST);
+    this.store.requestComplete(p.seq!);
   }
 
   response(e: ExchangeResponse): void {
@@ -118,9 +151,9 @@ class Recorder {
     const body = new BodyBuffer(this.store.options.maxBodyBytes);
     body.add(e.body);
     const head: CaptureHead = { id: e.id, time: e.time, tunnel: e.tunnel, target: e.target, method: e.method, path: e.path, headers: e.headers, missed: true };
+    // The relay kept the whole request: its body is complete.
     const end: CaptureEnd = {
-      status: e.status, error: ErrorCode.AgentOffline, message: 'arrived while the agent was offline; the relay answered and kept it', durationMs: 0,
-      requestBytes: e.body.length, responseBytes: 0, requestTruncated: body.truncated, responseTruncated: false, signature: e.signature,
+      ...missedOutcome(e.status, e.body.length), requestTruncated: body.truncated, responseTruncated: false, requestComplete: true, signature: e.signature,
     };
     const request = body.take();
     this.store.soon(() => void this.store.writeWhole(head, end, request, Buffer.alloc(0)), this.onError);
@@ -157,6 +190,7 @@ export function attachRecorder(events: EventEmitter<AgentEventMap>, store: Captu
   const listeners: { [K in keyof AgentEventMap]?: (...args: AgentEventMap[K]) => void } = {
     'exchange-start': guard((e) => recorder.start(e)),
     'request-body': guard((id, chunk) => recorder.body(id, chunk, REQUEST)),
+    'request-end': guard((id) => recorder.requestEnd(id)),
     'exchange-response': guard((e) => recorder.response(e)),
     'response-body': guard((id, chunk) => recorder.body(id, chunk, RESPONSE)),
     request: guard((e) => recorder.end(e)),
@@ -181,6 +215,6 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
-    signature: e.signature,
+    requestComplete: p.requestEnded, signature: e.signature,
   };
 }

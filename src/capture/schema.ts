@@ -1,18 +1,19 @@
 import { join } from 'node:path';
-import type { SignatureCheck } from '../agent/events.js';
+import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
 
 /**
  * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
- * chunk in files beside the database.
+ * chunk in files beside the database. 4: `req_complete`, the request body arrived whole.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE captures ADD COLUMN signature TEXT;',
   3: 'ALTER TABLE captures ADD COLUMN files INTEGER NOT NULL DEFAULT 0;',
+  4: 'ALTER TABLE captures ADD COLUMN req_complete INTEGER NOT NULL DEFAULT 0;',
 };
 
 /**
@@ -22,7 +23,9 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
  * (BODY_FILES_DIR): a file append costs a tenth of the CPU of the same bytes through SQLite's WAL and checkpoint.
  * `files` says which of the two files exist (bit 1 << direction). Headers are JSON flat lists `[name, value, …]` in
  * wire order. `seq` is the recording order: retention removes the lowest. `signature` is the JSON of a
- * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off.
+ * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off. `req_complete` is set
+ * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
+ * its (chunked) request arrived can still be replayed.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -50,7 +53,8 @@ CREATE TABLE IF NOT EXISTS captures (
   req_body      BLOB,
   res_body      BLOB,
   signature     TEXT,
-  files         INTEGER NOT NULL DEFAULT 0
+  files         INTEGER NOT NULL DEFAULT 0,
+  req_complete  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,
@@ -81,37 +85,11 @@ export const RESPONSE = 1;
 /** A body direction. */
 export type Direction = typeof REQUEST | typeof RESPONSE;
 
-/** What is known of an exchange when it starts. */
-export interface CaptureHead {
-  /** The exchange id (the agent's `--json` id; for missed requests, the relay's id). */
-  readonly id: string;
-  /** Milliseconds since the epoch when the request arrived. */
-  readonly time: number;
-  readonly tunnel: string;
-  readonly target: string;
-  readonly method: string;
-  readonly path: string;
-  /** Flat header list as forwarded to the target. */
-  readonly headers: readonly string[];
-  readonly replayOf?: string;
+/** What is known of an exchange when it starts (the agent's ExchangeStart, or a missed request). */
+export interface CaptureHead extends ExchangeOpening {
   /** True for a request that arrived while the agent was away (kept by the relay). */
   readonly missed?: boolean;
 }
 
-/** What is known of an exchange when it ends. */
-export interface CaptureEnd {
-  /** The status the sender got (the target's, or the relay's error status); 0 when none. */
-  readonly status: number;
-  /** The target's response headers; undefined when the target never answered. */
-  readonly responseHeaders?: readonly string[];
-  readonly error?: string;
-  readonly message?: string;
-  readonly durationMs: number;
-  /** Body bytes seen (a stored body is shorter when truncated). */
-  readonly requestBytes: number;
-  readonly responseBytes: number;
-  readonly requestTruncated: boolean;
-  readonly responseTruncated: boolean;
-  /** The webhook signature check, when verification was configured (stored as JSON). */
-  readonly signature?: SignatureCheck;
-}
+/** What is known of an exchange when it ends (the signature check is stored as JSON). */
+export type CaptureEnd = ExchangeOutcome;

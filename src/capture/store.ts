@@ -34,7 +34,7 @@ export const STORE_DEFAULTS = { retain: 1000, retainBytes: 512 * 1024 * 1024, ma
 /** File name of the database inside the data directory. */
 export const DB_FILE = 'captures.db';
 
-const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature';
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete';
 
 /** The INSERT's positional values, in COLUMNS order. */
 function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
@@ -42,7 +42,7 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
     h.id, h.time, h.tunnel, h.target, h.method, h.path, JSON.stringify(h.headers),
     e?.status ?? 0, e?.responseHeaders ? JSON.stringify(e.responseHeaders) : null, e?.error ?? null, e?.message ?? null, e?.durationMs ?? 0,
     e?.requestBytes ?? 0, e?.responseBytes ?? 0, e?.requestTruncated ? 1 : 0, e?.responseTruncated ? 1 : 0,
-    stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e),
+    stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e), e?.requestComplete ? 1 : 0,
   ];
 }
 
@@ -107,7 +107,8 @@ export class CaptureStore {
     this.finishTx = db.transaction((seq, end, stored, tail) => {
       for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
-        end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end), seq);
+        end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end),
+        end.requestComplete ? 1 : 0, seq);
     });
   }
 
@@ -161,6 +162,11 @@ export class CaptureStore {
     if (part === 0) this.appendTx(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : (data as Buffer));
     else this.appendToFile(seq, direction, data);
     this.retention!.grew(chunkLength(data));
+  }
+
+  /** Marks a begun exchange's request body as stored whole (its last chunk appended first), before the exchange ends. */
+  requestComplete(seq: number): void {
+    this.stmt.requestComplete!.run(seq);
   }
 
   /** Completes a begun exchange with its last chunks, then its row, in one transaction. `stored`: body bytes kept in all. */
@@ -269,14 +275,15 @@ export function openCaptureStore(dir: string, options: StoreOptions = {}): Captu
 }
 
 function prepare(db: Database.Database, readonly: boolean) {
-  if (readonly) return { insert: undefined, chunk: undefined, grow: undefined, finish: undefined, markFile: undefined };
+  if (readonly) return { insert: undefined, chunk: undefined, grow: undefined, finish: undefined, markFile: undefined, requestComplete: undefined };
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO captures (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`),
     chunk: db.prepare('INSERT INTO bodies (capture_seq, direction, part, data) VALUES (?, ?, ?, ?)'),
     markFile: db.prepare('UPDATE captures SET files = files | ? WHERE seq = ?'),
     grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ?, req_bytes = req_bytes + ?, res_bytes = res_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
-      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, complete = 1 WHERE seq = ?`),
+      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, req_complete = ?, complete = 1 WHERE seq = ?`),
+    requestComplete: db.prepare('UPDATE captures SET req_complete = 1 WHERE seq = ?'),
   };
 }
 

@@ -8,6 +8,7 @@ import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { resolveDataDir } from '../paths.js';
+import { headerPairs } from '../protocol/headers.js';
 import { exchangeText } from '../ui/exchange-text.js';
 import { describePartialBody, formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
 import { signatureMark } from '../ui/printers.js';
@@ -44,14 +45,13 @@ function summaryLine(c: Capture): string {
 }
 
 function showJson(c: Capture, b: CaptureWithBodies): string {
-  const pairs = (raw: readonly string[]): string[][] => raw.flatMap((v, i) => (i % 2 === 0 ? [[v, raw[i + 1]!]] : []));
   return `${JSON.stringify({
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
     signature: c.signature ?? null,
-    request: { method: c.method, path: c.path, headers: pairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
+    request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
-      ? { status: c.status, headers: pairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
+      ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
       : null,
   })}\n`;
 }

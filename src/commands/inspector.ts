@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js';
-import { replayEvents, replayRequest } from '../agent/replay.js';
+import { replayCapture, replayEvents } from '../agent/replay.js';
 import type { Target } from '../agent/target.js';
 import { toCurl } from '../capture/curl.js';
 import { findCapture, listCaptures, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
@@ -11,7 +11,7 @@ import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
-import { headerOf } from '../ui/body-preview.js';
+import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
 import { detailLines } from '../ui/inspector/detail-lines.js';
@@ -19,8 +19,7 @@ import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
 import { copyToClipboard } from './clipboard.js';
 import { editorCommand, runEditor } from './editor.js';
 import type { WebhookSecret } from '../webhooks/types.js';
-import { resignCaptured } from '../webhooks/resign.js';
-import { capturedPublicUrl } from '../webhooks/url.js';
+import { describeResign } from '../webhooks/resign.js';
 
 /** What the inspector needs from the running agent. */
 export interface InspectorSetup {
@@ -56,7 +55,7 @@ function needStore(store: CaptureStore | undefined): CaptureStore {
 
 /** File name extension for the edited body, so that the editor highlights it. */
 function extensionFor(headers: readonly string[]): string {
-  const type = headerOf(headers, 'content-type')?.toLowerCase() ?? '';
+  const type = headerValue(headers, 'content-type')?.toLowerCase() ?? '';
   if (type.includes('json')) return '.json';
   if (type.includes('xml')) return '.xml';
   if (type.includes('x-www-form-urlencoded')) return '.txt';
@@ -80,16 +79,12 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
     return { c, body, target: setup.target };
   };
-  // As `hooktunnel replay` does: a recognised signature is made again (fresh timestamp, over this body) when a
-  // secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
-  const send = async (c: Capture, target: Target, body: Buffer): Promise<{ event: RequestEvent; note: string }> => {
-    const signed = resignCaptured(c, body, setup.secrets);
-    const note = signed.resigned ? `, re-signed for ${signed.provider}` : signed.provider ? `, ${signed.provider} signature as captured (no secret: --verify)` : '';
-    const event = await replayRequest(events, target, { method: c.method, path: signed.path, headers: signed.headers, body }, {
-      replayOf: c.id, tunnel: c.tunnel, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost,
-      verify: setup.secrets.length > 0 ? { secrets: setup.secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
-    });
-    return { event, note };
+  // As `hooktunnel replay` does (replayCapture): a recognised signature is made again (fresh timestamp, over this
+  // body) when a secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
+  const send = async (c: Capture, target: Target, captured: Buffer, body?: Buffer): Promise<{ event: RequestEvent; note: string }> => {
+    const { event, resign } = await replayCapture(events, c, { target, capturedBody: captured, body, secrets: setup.secrets, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost });
+    const text = resign && describeResign(resign, true);
+    return { event, note: text ? `, ${resign.resigned ? text : `${text} (--verify)`}` : '' };
   };
 
   return {
@@ -114,7 +109,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
         if (code !== 0) throw new Error(`${editorCommand()} exited with ${code}: nothing replayed`);
         const edited = readFileSync(file);
         if (edited.equals(body)) return `body unchanged: nothing replayed (r replays ${c.id} as it is)`;
-        const { event, note } = await send(c, target, edited);
+        const { event, note } = await send(c, target, body, edited);
         return replayedText(c.id, event, ` with the edited body (${formatBytes(edited.length)})${note}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import chalk from 'chalk';
 import { InvalidArgumentError } from 'commander';
-import { replayEvents, replayRequest } from '../agent/replay.js';
+import { replayCapture, replayEvents } from '../agent/replay.js';
 import { parseTarget, type Target } from '../agent/target.js';
 import { findCapture, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
@@ -10,11 +10,10 @@ import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
+import { removeHeader, setHeader } from '../protocol/headers.js';
 import { describePartialBody } from '../ui/format.js';
-import { formatRequestLine, jsonLine } from '../ui/printers.js';
-import { resignCaptured, withSecretFor } from '../webhooks/resign.js';
-import { capturedPublicUrl } from '../webhooks/url.js';
-import type { WebhookSecret } from '../webhooks/types.js';
+import { formatRequestLine } from '../ui/printers.js';
+import { describeResign, withSecretFor, type Resigned } from '../webhooks/resign.js';
 import { EXIT_FAILURE, EXIT_USAGE, fail } from './shared.js';
 import { commandSecrets } from './secrets.js';
 import { openStore, withCapture, type StoreFlags } from './store-access.js';
@@ -42,17 +41,7 @@ export function applyHeaderOverrides(headers: readonly string[], overrides: read
     const colon = o.indexOf(':');
     const name = o.slice(0, colon).trim();
     const value = o.slice(colon + 1).trim();
-    const next: string[] = [];
-    let placed = value === '';
-    for (let i = 0; i < out.length; i += 2) {
-      if (out[i]!.toLowerCase() !== name.toLowerCase()) next.push(out[i]!, out[i + 1]!);
-      else if (!placed) {
-        next.push(out[i]!, value);
-        placed = true;
-      }
-    }
-    if (!placed) next.push(name, value);
-    out = next;
+    out = value === '' ? removeHeader(out, name) : setHeader(out, name, value);
   }
   return out;
 }
@@ -87,40 +76,49 @@ function replayStore(flags: StoreFlags): { store: CaptureStore; writable: boolea
   }
 }
 
-/** `--body`, else the captured body; a body not stored whole (truncated, or cut off by a crash) is refused, exit 1. */
-function replayBody(flags: ReplayFlags, store: CaptureStore, c: Capture): Buffer {
-  if (flags.body !== undefined) {
-    try {
-      return readFileSync(flags.body === '-' ? 0 : flags.body);
-    } catch (err) {
-      fail(`cannot read --body ${flags.body}: ${(err as Error).message}`, EXIT_USAGE);
-    }
-  }
+/** The captured body; refused (exit 1) when not stored whole (truncated, or cut off by a crash) unless `--body` replaces it. */
+function capturedBody(flags: ReplayFlags, store: CaptureStore, c: Capture): Buffer {
   const body = readBody(store, c.id, REQUEST);
-  const partial = partialRequestBody(c, body);
+  const partial = flags.body === undefined ? partialRequestBody(c, body) : undefined;
   if (partial) fail(`capture ${c.id}: ${describePartialBody(partial)}; pass --body FILE to replay it`);
   return body;
 }
 
-/** Re-signs the captured request when its provider and a secret are known, and says what it did on stderr. */
-function resign(c: Capture, body: Buffer, secrets: readonly WebhookSecret[]): { path: string; headers: string[] } {
-  const r = resignCaptured(c, body, secrets);
-  const timestamped = r.provider === 'stripe' || r.provider === 'slack' || r.provider === 'standard';
-  if (r.resigned) process.stderr.write(`${chalk.gray(`re-signed for ${r.provider}${timestamped ? ' with a fresh timestamp' : ''} (--no-resign sends the captured signature)`)}\n`);
-  else if (r.provider) process.stderr.write(`${chalk.yellow('warning')} the ${r.provider} signature is sent as captured: no secret for it (pass --secret, --verify ${r.provider}=…, or set HOOKTUNNEL_VERIFY)\n`);
-  return r;
+/** The `--body` file (or standard input), undefined without the flag. */
+function bodyFile(flags: ReplayFlags): Buffer | undefined {
+  if (flags.body === undefined) return undefined;
+  try {
+    return readFileSync(flags.body === '-' ? 0 : flags.body);
+  } catch (err) {
+    fail(`cannot read --body ${flags.body}: ${(err as Error).message}`, EXIT_USAGE);
+  }
+}
+
+/** Says on stderr what re-signing did (and which secret signed), or that a recognised signature goes as captured. */
+function reportResign(r: Resigned | undefined): void {
+  const text = r && describeResign(r);
+  if (!text) return;
+  if (r.resigned) process.stderr.write(`${chalk.gray(`${text} (--no-resign sends the captured signature)`)}\n`);
+  else process.stderr.write(`${chalk.yellow('warning')} ${text} (pass --secret, --verify ${r.provider}=…, or set HOOKTUNNEL_VERIFY)\n`);
+}
+
+/** The replay's `--json` line: its request event, with `resign` (provider, which secret of how many, verified) when re-signed. */
+function replayJson(event: object, r: Resigned | undefined): string {
+  const resign = r?.resigned && r.secret ? { resign: { provider: r.provider, secret: r.secret.index, of: r.secret.of, verified: r.secret.verified } } : {};
+  return `${JSON.stringify({ ...event, ...resign })}\n`;
 }
 
 /**
- * `hooktunnel replay <id>`: sends the captured request again through the agent's forwarding code, records the
- * replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
+ * `hooktunnel replay <id>`: sends the captured request again through the agent's forwarding code (replayCapture),
+ * records the replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
  */
 export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
   // Bad secrets are bad input (exit 2), found before anything is opened.
   const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);
   const c = withCapture(() => findCapture(store, id));
-  const body = replayBody(flags, store, c);
+  const captured = capturedBody(flags, store, c);
+  const body = bodyFile(flags);
   let target: Target;
   try {
     target = flags.to ?? parseTarget(c.target);
@@ -131,23 +129,20 @@ export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
   if (flags.secret !== undefined && secrets.length === configured.length) {
     process.stderr.write(`${chalk.yellow('warning')} --secret is not used: capture ${c.id} carries no signature hooktunnel recognises\n`);
   }
-  const signed = flags.resign === false ? { path: c.path, headers: [...c.requestHeaders] } : resign(c, body, secrets);
-  // Explicit --header values come last, so a signature header given by hand wins over the re-signed one.
-  const headers = applyHeaderOverrides(signed.headers, flags.header ?? []);
   const events = replayEvents();
-  let answered = false;
-  events.on('exchange-response', () => (answered = true));
   if (writable) attachRecorder(events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} the replay was not captured: ${err.message}\n`));
   // A Host given with --header is sent as given; otherwise the target's, as the agent does.
   const preserveHost = (flags.header ?? []).some((h) => /^host\s*:\s*\S/i.test(h));
-  const event = await replayRequest(events, target, { method: c.method, path: signed.path, headers, body }, {
-    replayOf: c.id, tunnel: c.tunnel, preserveHost,
-    verify: secrets.length > 0 ? { secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
+  const outcome = await replayCapture(events, c, {
+    target, capturedBody: captured, body, secrets, resign: flags.resign !== false, preserveHost,
+    // Explicit --header values come last, so a signature header given by hand wins over the re-signed one.
+    editHeaders: (headers) => applyHeaderOverrides(headers, flags.header ?? []),
   });
   store.close();
-  process.stdout.write(flags.json ? jsonLine(event) : `${formatRequestLine(event)}\n`);
-  if (!answered) {
-    process.stderr.write(`${chalk.red('error')} ${event.message ?? `${target.display} did not answer`}\n`);
+  reportResign(outcome.resign);
+  process.stdout.write(flags.json ? replayJson(outcome.event, outcome.resign) : `${formatRequestLine(outcome.event)}\n`);
+  if (!outcome.answered) {
+    process.stderr.write(`${chalk.red('error')} ${outcome.event.message ?? `${target.display} did not answer`}\n`);
     process.exitCode = EXIT_FAILURE;
   }
 }

@@ -32,9 +32,3 @@ export function stripHopByHop(raw: readonly string[]): string[] {
   }
   return out;
 }
-
-/** First value of header `name` (case-insensitive) in a raw header list. */
-export function headerValue(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
-  return undefined;
-}

@@ -1,6 +1,7 @@
 export * from './codec.js';
 export * from './frames.js';
 export * from './http.js';
+export * from './headers.js';
 export * from './limits.js';
 export * from './version.js';
 export * from './flow.js';

@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.js';
+import { headerCount } from '../protocol/headers.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
@@ -198,9 +199,7 @@ class Relay {
   }
 
   private routeOf(req: IncomingMessage): Route {
-    let hosts = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-    if (hosts > 1) return { kind: 'bad', message: 'more than one Host header' };
+    if (headerCount(req.rawHeaders, 'host') > 1) return { kind: 'bad', message: 'more than one Host header' };
     return route(req.url ?? '', req.headers.host, this.options.domain);
   }
 

@@ -1,16 +1,11 @@
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
+import { headerValue } from '../protocol/headers.js';
 import { formatBytes, sanitize } from './format.js';
 
 /** How much of a body a preview shows at most. */
 export const PREVIEW_BYTES = 64 * 1024;
 /** A compressed body is decompressed for preview up to this size, never more (a zip bomb stays small). */
 export const INFLATE_CAP = 1024 * 1024;
-
-/** The first value of header `name` (lower case) in a flat `[name, value, …]` list. */
-export function headerOf(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
-  return undefined;
-}
 
 /** Decodes gzip/deflate/br for display, bounded by INFLATE_CAP; undefined when it is not compressed or broken. */
 function decompress(body: Buffer, encoding: string | undefined): Buffer | undefined {
@@ -61,11 +56,11 @@ export function previewBody(body: Buffer, headers: readonly string[], totalBytes
   if (totalBytes === 0) return ['(no body)'];
   const notes: string[] = [];
   if (truncated) notes.push(`(stored ${formatBytes(body.length)} of ${formatBytes(totalBytes)}: truncated at the capture limit)`);
-  const encoding = headerOf(headers, 'content-encoding')?.toLowerCase();
+  const encoding = headerValue(headers, 'content-encoding')?.toLowerCase();
   const inflated = decompress(body, encoding);
   if (inflated) notes.push(`(${encoding}, ${formatBytes(body.length)} -> ${formatBytes(inflated.length)}${inflated.length >= INFLATE_CAP ? '+, preview cut' : ''})`);
   const shown = inflated ?? body;
-  const type = headerOf(headers, 'content-type')?.toLowerCase() ?? '';
+  const type = headerValue(headers, 'content-type')?.toLowerCase() ?? '';
   if (!isText(shown.subarray(0, PREVIEW_BYTES))) return [...notes, `binary, ${formatBytes(totalBytes)}:`, ...hexSummary(shown)];
   const text = shown.subarray(0, PREVIEW_BYTES).toString('utf8');
   const cut = shown.length > PREVIEW_BYTES ? [`… (${formatBytes(shown.length - PREVIEW_BYTES)} more)`] : [];

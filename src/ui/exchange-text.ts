@@ -1,12 +1,11 @@
 import chalk from 'chalk';
 import type { Capture } from '../capture/queries.js';
+import { headerPairs } from '../protocol/headers.js';
 import { previewBody } from './body-preview.js';
 import { describeSignature, formatBytes, formatDuration, sanitize } from './format.js';
 
 function headerLines(raw: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) out.push(`${chalk.cyan(sanitize(raw[i]!))}: ${sanitize(raw[i + 1]!)}`);
-  return out;
+  return headerPairs(raw).map(([name, value]) => `${chalk.cyan(sanitize(name))}: ${sanitize(value)}`);
 }
 
 function signatureColour(status: string): (text: string) => string {

@@ -1,5 +1,6 @@
 import chalk, { type ChalkInstance } from 'chalk';
-import type { ReadyEvent, RequestEvent, SignatureCheck } from '../agent/events.js';
+import type { ReadyEvent, RequestEvent } from '../agent/events.js';
+import type { SignatureCheck } from '../model/signature.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from './format.js';
 
 /** Where printers write: a stream-like sink, so tests can capture lines. */

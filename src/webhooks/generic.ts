@@ -1,4 +1,4 @@
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { hmacScheme, type Scheme } from './scheme.js';
 import type { DigestEncoding } from './types.js';
 

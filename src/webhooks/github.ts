@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { hmacScheme, type Scheme } from './scheme.js';
 import { Reason } from './types.js';
 

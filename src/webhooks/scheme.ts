@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
-import type { SignatureCheck } from '../agent/events.js';
-import { Reason, type ProviderName, type SignableRequest, type SignatureVerifier } from './types.js';
+import type { SignatureCheck } from '../model/signature.js';
+import { Reason, type ProviderName, type SignableRequest, type SignatureReason, type SignatureVerifier } from './types.js';
 
 /** What a verifier needs besides the headers and secrets. */
 export interface VerifyContext {
@@ -42,7 +42,7 @@ export interface HmacDefinition {
   present(headers: readonly string[]): boolean;
   hinted(headers: readonly string[]): boolean;
   /** The signature fields, or a Reason when they are missing or unreadable. */
-  parse(headers: readonly string[]): ParsedSignature | string;
+  parse(headers: readonly string[]): ParsedSignature | SignatureReason;
   /** The HMAC key a configured secret stands for. Default: its UTF-8 bytes. */
   key?(secret: string): Buffer;
   /** The headers with a fresh signature; `mac(prefix)` is the encoded HMAC of prefix + body. */

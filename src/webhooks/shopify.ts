@@ -1,4 +1,4 @@
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { hmacScheme } from './scheme.js';
 
 /** Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(app secret, body)>`. No timestamp. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { hmacScheme, parseSeconds } from './scheme.js';
 import { Reason } from './types.js';
 

@@ -1,4 +1,4 @@
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { hmacScheme, parseSeconds } from './scheme.js';
 import { Reason } from './types.js';
 

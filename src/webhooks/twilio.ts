@@ -1,6 +1,6 @@
 import { createHash, createHmac, type Hash } from 'node:crypto';
-import type { SignatureCheck } from '../agent/events.js';
-import { hasHeader, headerValue, setHeader } from './headers.js';
+import type { SignatureCheck } from '../model/signature.js';
+import { hasHeader, headerValue, setHeader } from '../protocol/headers.js';
 import { safeEqual, settled, type Scheme, type VerifyContext } from './scheme.js';
 import { Reason, type SignatureVerifier } from './types.js';
 

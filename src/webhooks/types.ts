@@ -1,11 +1,6 @@
-import type { SignatureCheck } from '../agent/events.js';
+import type { ProviderName, SignatureCheck } from '../model/signature.js';
 
-export type { SignatureCheck };
-
-/** The signing schemes hooktunnel knows. `standard` is Standard Webhooks (Svix and others). */
-export const PROVIDERS = ['github', 'stripe', 'slack', 'shopify', 'standard', 'twilio', 'generic'] as const;
-/** One of PROVIDERS. */
-export type ProviderName = (typeof PROVIDERS)[number];
+export { PROVIDERS, Reason, type ProviderName, type SignatureCheck, type SignatureReason } from '../model/signature.js';
 
 /** How a `generic` signature is encoded in its header. */
 export type DigestEncoding = 'hex' | 'base64';
@@ -22,26 +17,6 @@ export interface WebhookSecret {
   /** generic only: how the HMAC-SHA256 digest is written. Default hex. */
   readonly encoding?: DigestEncoding;
 }
-
-/** Why a signature is invalid. A stable part of `--json` output and of captures. */
-export const Reason = {
-  /** The signature does not match the body with any known secret. */
-  Mismatch: 'mismatch',
-  /** The signature matches but its timestamp is outside the tolerance (a replay, or a skewed clock). */
-  Timestamp: 'timestamp',
-  /** Some of the provider's signature headers are there, or the provider is recognised, but a needed one is missing. */
-  MissingHeader: 'missing_header',
-  /** The provider was recognised but no secret is configured for it. */
-  UnknownSecret: 'unknown_secret',
-  /** The signature header cannot be parsed. */
-  Malformed: 'malformed',
-  /** A Twilio form body over the verification cap: the parameters could not be read. */
-  TooLarge: 'too_large',
-  /** Twilio: the public URL the sender called is not known, so its signature cannot be checked. */
-  UnknownUrl: 'unknown_url',
-  /** The exchange ended before the whole request body was seen (the sender or the target gave up). */
-  Incomplete: 'incomplete',
-} as const;
 
 /** Options of verification (the agent's `verify` option). */
 export interface VerifyOptions {

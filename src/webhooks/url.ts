@@ -1,4 +1,4 @@
-import { lastHeaderValue } from './headers.js';
+import { lastHeaderValue } from '../protocol/headers.js';
 
 /**
  * The URLs a sender may have called for a request that reached the tunnel advertised as `publicUrl` with `path`

@@ -1,4 +1,4 @@
-import type { SignatureCheck } from '../agent/events.js';
+import type { SignatureCheck } from '../model/signature.js';
 import { DEFAULT_GENERIC_HEADER, genericScheme } from './generic.js';
 import { github } from './github.js';
 import { settled, type Scheme } from './scheme.js';
@@ -31,12 +31,12 @@ export interface Detected {
 export function detectSignature(headers: readonly string[], secrets: readonly WebhookSecret[]): Detected | undefined {
   const scheme = SCHEMES.find((s) => s.present(headers));
   if (scheme) return { scheme, secrets: secrets.filter((s) => s.provider === scheme.provider) };
-  const headerOf = (s: WebhookSecret): string => (s.header ?? DEFAULT_GENERIC_HEADER).toLowerCase();
+  const signedIn = (s: WebhookSecret): string => (s.header ?? DEFAULT_GENERIC_HEADER).toLowerCase();
   for (const secret of secrets) {
     if (secret.provider !== 'generic') continue;
-    const generic = genericScheme(headerOf(secret), secret.encoding);
+    const generic = genericScheme(signedIn(secret), secret.encoding);
     if (generic.present(headers)) {
-      const same = secrets.filter((s) => s.provider === 'generic' && headerOf(s) === headerOf(secret) && (s.encoding ?? 'hex') === (secret.encoding ?? 'hex'));
+      const same = secrets.filter((s) => s.provider === 'generic' && signedIn(s) === signedIn(secret) && (s.encoding ?? 'hex') === (secret.encoding ?? 'hex'));
       return { scheme: generic, secrets: same };
     }
   }

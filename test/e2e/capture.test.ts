@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { attachRecorder, openCaptureStore } from '../../src/index.js';
 import { readBody, runCli, startTarget, startTunnel } from '../helpers/servers.js';
-import { send, splitPublicUrl } from '../helpers/http.js';
+import { send, splitPublicUrl, valuesOf } from '../helpers/http.js';
 import { agentFor, cli, dataDir, lines, recordingTarget, requestIds } from './capture-fixtures.js';
 
 interface Shown {
@@ -137,6 +137,50 @@ describe('capture', () => {
     expect(replayed).toMatchObject({ code: 1, err: expect.stringMatching(/in flight when the agent stopped: only [\d.]+ KB of its 1\.0 MB body had arrived; pass --body FILE/) });
     expect(curl.code).toBe(0);
     expect(curl.err).toMatch(/warning capture \w+: it was in flight when the agent stopped/);
+  });
+
+  it('kill -9 while the target holds a chunked request: one whose body arrived whole replays (with a Content-Length); one cut short is refused', async () => {
+    const dir = dataDir();
+    const whole = randomBytes(300 * 1024);
+    const signals = { whole: () => {}, cut: () => {} };
+    let cutBytes = 0;
+    // Never answered: the agent is killed while the target holds both requests.
+    const target = await startTarget((req) => {
+      if (req.url === '/whole') return void readBody(req).then(() => signals.whole());
+      req.on('data', (c: Buffer) => (cutBytes += c.length) >= 256 * 1024 && signals.cut());
+    });
+    const { target: second, seen } = await recordingTarget();
+    const { agent, base, prefix } = await agentFor(target.port, dir);
+    const { port } = new URL(base);
+    const upload = (path: string) => {
+      // No Content-Length: node sends the body chunked.
+      const r = request({ host: '127.0.0.1', port, method: 'POST', path: `${prefix}${path}` });
+      r.on('error', () => {});
+      onTestFinished(() => void r.destroy());
+      return r;
+    };
+    const arrived = Promise.all([new Promise<void>((resolve) => (signals.whole = resolve)), new Promise<void>((resolve) => (signals.cut = resolve))]);
+    const w = upload('/whole');
+    for (let at = 0; at < whole.length; at += 50 * 1024) w.write(whole.subarray(at, at + 50 * 1024));
+    w.end();
+    upload('/cut').write(randomBytes(320 * 1024));
+    // The agent stores the end of a request body before it passes it on: what the target has, the store has.
+    await arrived;
+
+    agent.child.kill('SIGKILL');
+    await agent.exited();
+    const rows = lines((await cli(['requests', '--json'], dir)).out);
+    const id = (path: string): string => String(rows.find((r) => r.path === path)!.id);
+    const replayed = await cli(['replay', id('/whole'), '--to', String(second.port)], dir);
+    const refused = await cli(['replay', id('/cut'), '--to', String(second.port)], dir);
+
+    expect(rows.map((r) => r.path).sort()).toEqual(['/cut', '/whole']);
+    expect(replayed.code, replayed.err).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.equals(whole)).toBe(true);
+    expect(valuesOf(seen[0]!.headers, 'content-length')).toEqual([String(whole.length)]);
+    expect(valuesOf(seen[0]!.headers, 'transfer-encoding')).toEqual([]);
+    expect(refused).toMatchObject({ code: 1, err: expect.stringMatching(/in flight when the agent stopped: only [\d.]+ KB body had arrived; pass --body FILE/) });
   });
 
   it('ids by unique prefix; unknown, malformed and ambiguous ids exit 1 with a clear message', async () => {

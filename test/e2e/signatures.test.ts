@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import Stripe from 'stripe';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -184,6 +185,53 @@ describe('replay with re-signing', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('re-signing with several secrets for one provider (a key rotation)', () => {
+  it('signs with the secret that verified the capture, else with the last listed (the newest), and says which', { timeout: 60_000 }, async () => {
+    const dir = dataDir();
+    const [OLD, NEW, OTHER] = ['whsec_rotation_old_0001', 'whsec_rotation_new_0002', 'whsec_rotation_other_03'];
+    // The receiver, checked by Stripe's own SDK: /old still expects the old secret, everything else the new one.
+    const stripe = new Stripe('sk_test_hooktunnel_rotation');
+    const verdicts: Array<{ path: string; accepted: boolean }> = [];
+    const target = await startTarget(async (req, res) => {
+      const body = await readBody(req);
+      let accepted = true;
+      try {
+        stripe.webhooks.constructEvent(body, String(req.headers['stripe-signature']), req.url === '/old' ? OLD : NEW);
+      } catch {
+        accepted = false;
+      }
+      verdicts.push({ path: req.url!, accepted });
+      res.writeHead(accepted ? 200 : 400).end();
+    });
+    const { agent } = await agentFor(target.port, dir);
+    const ids: Record<string, string> = {};
+    for (const [path, secret] of [['/old', OLD], ['/new', NEW], ['/other', OTHER]] as const) {
+      // `send` exits 1 when the receiver refuses: the one signed with neither secret.
+      expect((await run(['send', 'stripe', 'payment_intent.succeeded', '--path', path, '--secret', secret, '--data-dir', dir])).code).toBe(path === '/other' ? 1 : 0);
+      ids[path] = requestEvent(await agent.waitForLine(new RegExp(`"path":"${path}"`))).id;
+    }
+    // Both secrets configured, oldest first, as while rolling one over.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ verify: { stripe: [OLD, NEW] } }), { mode: 0o600 });
+
+    const old = await run(['replay', ids['/old']!, '--json', '--data-dir', dir]);
+    const renewed = await run(['replay', ids['/new']!, '--json', '--data-dir', dir]);
+    const unknown = await run(['replay', ids['/other']!, '--json', '--data-dir', dir]);
+
+    expect(old.err).toMatch(/re-signed for stripe with a fresh timestamp, with secret 1 of 2 \(it verified the captured request\)/);
+    expect(renewed.err).toMatch(/re-signed for stripe with a fresh timestamp, with secret 2 of 2 \(it verified the captured request\)/);
+    expect(unknown.err).toMatch(/re-signed for stripe with a fresh timestamp, with secret 2 of 2, the newest \(none verified the captured request\)/);
+    expect(lines(old.out)[0]).toMatchObject({ status: 200, replayOf: ids['/old'], resign: { provider: 'stripe', secret: 1, of: 2, verified: true } });
+    expect(lines(renewed.out)[0]).toMatchObject({ status: 200, replayOf: ids['/new'], resign: { provider: 'stripe', secret: 2, of: 2, verified: true } });
+    expect(lines(unknown.out)[0]).toMatchObject({ status: 200, replayOf: ids['/other'], resign: { provider: 'stripe', secret: 2, of: 2, verified: false } });
+    // The sends: accepted but for the one signed with neither secret; each replay accepted by the receiver.
+    expect(verdicts).toEqual([
+      { path: '/old', accepted: true }, { path: '/new', accepted: true }, { path: '/other', accepted: false },
+      { path: '/old', accepted: true }, { path: '/new', accepted: true }, { path: '/other', accepted: true },
+    ]);
+    for (const r of [old, renewed, unknown]) expect(r.err + r.out).not.toMatch(/whsec_rotation/);
   });
 });
 

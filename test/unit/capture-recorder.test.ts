@@ -41,6 +41,32 @@ function exchange(events: EventEmitter<AgentEventMap>, id: string, request: Buff
 const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('recorder', () => {
+  it('marks a request body whole before the exchange ends, with its last bytes stored: streamed, and when a large response starts the row', () => {
+    const { store, events } = setup();
+    const big = randomBytes(BUFFER_BYTES + 1000);
+    const small = Buffer.from('{"small":true}');
+    events.emit('exchange-start', start('streamed'));
+    events.emit('request-body', 'streamed', big);
+    events.emit('request-body', 'streamed', Buffer.from('tail'));
+    const before = findCapture(store, 'streamed');
+    events.emit('request-end', 'streamed');
+    events.emit('exchange-start', start('late'));
+    events.emit('request-body', 'late', small);
+    events.emit('request-end', 'late');
+    events.emit('exchange-response', { id: 'late', status: 200, headers: [] });
+    events.emit('response-body', 'late', randomBytes(BUFFER_BYTES));
+    events.emit('exchange-start', start('open'));
+    events.emit('request-body', 'open', big);
+
+    // Neither exchange has ended (as when the agent is killed now): the store already knows both requests are whole.
+    expect(before).toMatchObject({ complete: false, requestComplete: false });
+    expect(findCapture(store, 'streamed')).toMatchObject({ complete: false, requestComplete: true });
+    expect(readBody(store, 'streamed', REQUEST).equals(Buffer.concat([big, Buffer.from('tail')]))).toBe(true);
+    expect(findCapture(store, 'late')).toMatchObject({ complete: false, requestComplete: true });
+    expect(readBody(store, 'late', REQUEST).equals(small)).toBe(true);
+    expect(findCapture(store, 'open')).toMatchObject({ complete: false, requestComplete: false });
+  });
+
   it('records a small exchange in one row when it completes, with replayOf', async () => {
     const { store, events } = setup();
     events.emit('exchange-start', start('one'));

@@ -5,8 +5,8 @@ import { Webhook } from 'standardwebhooks';
 import twilioLib from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { SAMPLES } from '../../src/webhooks/samples/index.js';
-import { headerValue, setHeader } from '../../src/webhooks/headers.js';
-import { resignCaptured, resignRequest, signRequest } from '../../src/webhooks/resign.js';
+import { headerValue, setHeader } from '../../src/protocol/headers.js';
+import { describeResign, resignCaptured, resignRequest, signRequest, withSecretFor } from '../../src/webhooks/resign.js';
 import { TWILIO_FORM_CAP } from '../../src/webhooks/twilio.js';
 import type { ProviderName, VerifyOptions, WebhookSecret } from '../../src/webhooks/types.js';
 import { startVerification, verifySignature } from '../../src/webhooks/verify.js';
@@ -207,6 +207,33 @@ describe('re-signing', () => {
     expect(r.path).toBe('/sms');
     expect(await accept.twilio({ headers: r.headers, body: edited, url: `${publicUrl}/sms`, nowMs: NOW })).toBe(true);
     expect(await accept.twilio({ headers: first.headers, body: edited, url: `${publicUrl}/sms`, nowMs: NOW })).toBe(false);
+  });
+
+  it('with several secrets (a rotation): signs with the one that verified the capture, over an edited body too, else the newest', async () => {
+    const rotated = (provider: ProviderName, secret: string): WebhookSecret => ({ ...secretOf(provider), secret });
+    for (const provider of ['github', 'twilio', 'shopify'] as const) {
+      const [old, current, stranger] = [rotated(provider, `${provider}-old`), secretOf(provider), rotated(provider, `${provider}-stranger`)];
+      const secrets = [old, current, rotated(provider, `${provider}-newest`)];
+      const byCurrent = signed(provider, NOW, current);
+      const byStranger = signed(provider, NOW, stranger);
+      const edited = Buffer.from(byCurrent.body.toString().replace(/"/, '"x'));
+      const verified = resignRequest({ url: URL_, headers: byCurrent.headers, body: edited }, secrets, NOW, byCurrent.body);
+      const fallback = resignRequest({ url: URL_, headers: byStranger.headers, body: byStranger.body }, secrets, NOW);
+
+      expect(verified, provider).toMatchObject({ resigned: true, provider, secret: { index: 2, of: 3, verified: true } });
+      // The receiver still knows the current secret only (SECRETS): it accepts the edited replay.
+      expect(await accept[provider]({ headers: verified.headers, body: edited, url: verified.url, nowMs: NOW }), provider).toBe(true);
+      expect(fallback, provider).toMatchObject({ resigned: true, provider, secret: { index: 3, of: 3, verified: false } });
+      expect(check({ headers: fallback.headers, body: byStranger.body }, opts([secrets[2]!])), provider).toEqual({ status: 'valid', provider });
+    }
+    const stripe = signed('stripe');
+    const one = resignRequest({ url: URL_, headers: stripe.headers, body: stripe.body }, ALL, NOW);
+    expect(describeResign(one)).toBe('re-signed for stripe with a fresh timestamp');
+    expect(describeResign({ ...one, secret: { index: 2, of: 3, verified: true } }, true)).toBe('re-signed for stripe, with secret 2 of 3 (it verified the captured request)');
+    expect(describeResign({ ...one, secret: { index: 3, of: 3, verified: false } })).toBe('re-signed for stripe with a fresh timestamp, with secret 3 of 3, the newest (none verified the captured request)');
+    expect(describeResign({ url: URL_, headers: [], provider: 'github', resigned: false })).toBe('the github signature is sent as captured: no secret for it');
+    // --secret is listed after the configured ones: the fallback when none verifies.
+    expect(withSecretFor(stripe.headers, ALL, 'whsec_given').filter((s) => s.provider === 'stripe').map((s) => s.secret)).toEqual([SECRETS.stripe, 'whsec_given']);
   });
 
   it('a Twilio bodySHA256 parameter is recomputed for an edited JSON body', () => {

@@ -1,6 +1,7 @@
 import type { Transform } from 'node:stream';
 import { constants, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { INFLATE_CAP, PREVIEW_BYTES, headerOf, hexSummary, isText } from '../body-preview.js';
+import { headerValue } from '../../protocol/headers.js';
+import { INFLATE_CAP, PREVIEW_BYTES, hexSummary, isText } from '../body-preview.js';
 import { formatBytes, sanitize } from '../format.js';
 import { jsonLines } from '../json-lines.js';
 import { line, type StyledLine } from '../text.js';
@@ -99,7 +100,7 @@ export async function bodyLines(input: BodyInput, maxLines = MAX_BODY_LINES): Pr
   if (input.totalBytes === 0 && input.body.length === 0) return [line('(no body)', NOTE)];
   const notes: StyledLine[] = [];
   if (input.truncated) notes.push(line(`(stored ${formatBytes(input.body.length)} of ${formatBytes(input.totalBytes)}: cut at the capture limit)`, NOTE));
-  const encoding = headerOf(input.headers, 'content-encoding')?.trim().toLowerCase();
+  const encoding = headerValue(input.headers, 'content-encoding')?.trim().toLowerCase();
   let shown = input.body;
   let cut = input.truncated;
   if (encoding && encoding !== 'identity') {
@@ -113,7 +114,7 @@ export async function bodyLines(input: BodyInput, maxLines = MAX_BODY_LINES): Pr
   }
   const head = utf8Prefix(shown, PREVIEW_BYTES);
   if (!isText(head)) return [...notes, line(`binary, ${formatBytes(shown.length)}:`, NOTE), ...hexSummary(shown).map((l) => line(l))];
-  const type = headerOf(input.headers, 'content-type')?.toLowerCase() ?? '';
+  const type = headerValue(input.headers, 'content-type')?.toLowerCase() ?? '';
   if (type.includes('json') || /^\s*[[{]/.test(head.toString('utf8', 0, Math.min(head.length, 64)))) {
     const whole = utf8Prefix(shown, INFLATE_CAP);
     const json = jsonLines(whole.toString('utf8'), maxLines, !cut && whole.length === shown.length);

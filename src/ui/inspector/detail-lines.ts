@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { SignatureCheck } from '../../agent/events.js';
+import type { SignatureCheck } from '../../model/signature.js';
 import type { Capture } from '../../capture/queries.js';
+import { headerPairs } from '../../protocol/headers.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from '../format.js';
 import { line, type Span, type StyledLine } from '../text.js';
 import { bodyLines } from './body-lines.js';
@@ -39,9 +40,7 @@ export function headerText(value: string): string {
 
 function headerLines(raw: readonly string[]): StyledLine[] {
   if (raw.length === 0) return [line('(none)', NOTE)];
-  const out: StyledLine[] = [];
-  for (let i = 0; i < raw.length; i += 2) out.push([{ text: sanitize(raw[i]!), color: 'cyan' }, { text: ': ', dim: true }, { text: sanitize(headerText(raw[i + 1] ?? '')) }]);
-  return out;
+  return headerPairs(raw).map(([name, value]) => [{ text: sanitize(name), color: 'cyan' }, { text: ': ', dim: true }, { text: sanitize(headerText(value)) }]);
 }
 
 /** The query string's fields, decoded for reading: escapes decoded here are shown escaped again (`%1b` -> \x1b). */

@@ -1,28 +1,15 @@
-import type { ExchangeStart, MissedEvent, RequestEvent, SignatureCheck } from '../../agent/events.js';
+import type { ExchangeStart, MissedEvent, RequestEvent } from '../../agent/events.js';
 import type { Capture } from '../../capture/queries.js';
+import { missedOutcome, type Exchange } from '../../model/exchange.js';
 
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
-export interface ExchangeRow {
-  readonly id: string;
-  /** When the request arrived (ms since the epoch). */
-  readonly time: number;
-  readonly method: string;
-  readonly path: string;
-  /** The status the sender got; 0 when none (yet). */
-  readonly status: number;
-  readonly durationMs: number;
-  readonly requestBytes: number;
-  readonly responseBytes: number;
-  readonly error?: string;
-  readonly message?: string;
-  readonly replayOf?: string;
-  /** Arrived while the agent was away; the relay answered and kept it. */
-  readonly missed?: boolean;
+export interface ExchangeRow
+  extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
+    Partial<Pick<Exchange, 'missed'>> {
   /** Still in flight. */
   readonly pending?: boolean;
   /** Captured before this run (read from the store at start). */
   readonly earlier?: boolean;
-  readonly signature?: SignatureCheck;
 }
 
 /** True when the sender did not get a good answer from the target: a relay error, no answer, or a 5xx. */
@@ -46,10 +33,7 @@ export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, 
 
 /** The row of a request that arrived while the agent was away. */
 export function missedRow(e: MissedEvent): ExchangeRow {
-  return {
-    id: e.id, time: e.time, method: e.method, path: e.path, status: e.status, durationMs: 0, requestBytes: e.body.length, responseBytes: 0,
-    error: 'agent_offline', message: 'arrived while the agent was offline', missed: true,
-  };
+  return { id: e.id, time: e.time, method: e.method, path: e.path, ...missedOutcome(e.status, e.body.length), missed: true, signature: e.signature };
 }
 
 /** The row of a stored capture (shown at start, so that a restart keeps the history). */

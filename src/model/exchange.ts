@@ -1,0 +1,81 @@
+import { customAlphabet } from 'nanoid';
+import { ErrorCode } from '../errors.js';
+import type { SignatureCheck } from './signature.js';
+
+export type { SignatureCheck } from './signature.js';
+
+/**
+ * An exchange (a request with its response or error) as hooktunnel records it: the one definition. The agent's
+ * events, the store's rows, the inspector's list rows are each a part of it (see the Pick types below and in
+ * agent/events.ts, capture/schema.ts, capture/queries.ts, ui/inspector/rows.ts), so a field means the same
+ * everywhere. The names that reach `--json` output are a public contract (README, "--json events").
+ */
+export interface Exchange {
+  /** The exchange id (the agent's, see newExchangeId; for a missed request, the relay's), also the capture id. */
+  readonly id: string;
+  /** Milliseconds since the epoch when the request arrived (at the agent; for a missed request, at the relay). */
+  readonly time: number;
+  /** The tunnel id the request came through. */
+  readonly tunnel: string;
+  /** Where the request was forwarded (`http://localhost:3000`). */
+  readonly target: string;
+  readonly method: string;
+  /** As the sender sent it, query included. */
+  readonly path: string;
+  /** Request headers as forwarded to the target: a flat `[name, value, …]` list in wire order, repeats kept. */
+  readonly requestHeaders: readonly string[];
+  /** The status the sender got: the target's, or the relay's error status. 0 when the sender went away first (or none yet). */
+  readonly status: number;
+  /** The target's response headers; undefined when the target never answered. */
+  readonly responseHeaders?: readonly string[];
+  /** Present when the sender got an error instead of the target's answer (an ErrorCode string). */
+  readonly error?: string;
+  /** Present on failures: what went wrong, in words. */
+  readonly message?: string;
+  /** From the request reaching the agent to the end of the response. */
+  readonly durationMs: number;
+  /** Body bytes that passed (more than stored when truncated); while incomplete, the bytes stored so far. */
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  /** The stored body was cut at the capture limit. */
+  readonly requestTruncated: boolean;
+  readonly responseTruncated: boolean;
+  /** Present when this exchange re-sent an earlier one (a replay, or a missed request forwarded later): that id. */
+  readonly replayOf?: string;
+  /** Arrived while the agent was away: the relay answered it (503) and kept it. */
+  readonly missed: boolean;
+  /** False while the exchange is in flight, or when the agent died before it ended. */
+  readonly complete: boolean;
+  /** True once the whole request body had arrived (and was stored), also for an exchange that never completed. */
+  readonly requestComplete?: boolean;
+  /** Present when signature verification was configured: the result for this request. */
+  readonly signature?: SignatureCheck;
+}
+
+/** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
+export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf'> {
+  /** Headers as forwarded to the target (Exchange.requestHeaders). */
+  readonly headers: Exchange['requestHeaders'];
+}
+
+/** What is known of an exchange when it ends. */
+export type ExchangeOutcome = Pick<Exchange,
+  'status' | 'responseHeaders' | 'error' | 'message' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'requestTruncated' | 'responseTruncated' |
+  'requestComplete' | 'signature'>;
+
+/** The one wording of a missed request's outcome, for the store, the inspector and the printers. */
+export const MISSED_MESSAGE = 'arrived while the agent was offline; the relay answered and kept it';
+
+/**
+ * The outcome fields of a missed request: the relay answered `status` (503) and no target was asked. The store and
+ * the inspector's rows both build theirs with this, so they say the same.
+ */
+export function missedOutcome(status: number, requestBytes: number): Pick<Exchange, 'status' | 'error' | 'message' | 'durationMs' | 'requestBytes' | 'responseBytes'> {
+  return { status, error: ErrorCode.AgentOffline, message: MISSED_MESSAGE, durationMs: 0, requestBytes, responseBytes: 0 };
+}
+
+/** The characters of an exchange id: lower-case letters and digits (the relay's kept-request ids use the same). */
+export const EXCHANGE_ID_PATTERN = /^[a-z0-9]{1,64}$/;
+
+/** A fresh exchange id: 12 characters of [0-9a-z] (62 bits). */
+export const newExchangeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
