@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import { newExchangeId } from '../model/exchange.js';
+import { setHeader } from '../protocol/headers.js';
 import {
   FLAG_FIN,
   FrameType,
@@ -257,7 +258,8 @@ class Agent implements ExchangeHost {
     const { head, body } = decodeMissedHead(payload);
     if (!this.seenMissed.has(head.id)) {
       this.seenMissed.add(head.id);
-      const headers = this.preserveHost ? head.headers : head.headers.map((v, i) => (i % 2 === 1 && head.headers[i - 1]!.toLowerCase() === 'host' ? this.target.host : v));
+      // Host as live traffic gets it: the target's, first if the sender sent none.
+      const headers = this.preserveHost ? head.headers : setHeader(head.headers, 'Host', this.target.host, 'first');
       this.events.emit('missed', {
         type: 'missed', id: head.id, time: head.arrivedAt, tunnel: this.welcome?.tunnel ?? '', target: this.target.display,
         method: head.method, path: head.path, headers, body, status: head.status,
