@@ -13,14 +13,15 @@ import {
 import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
-import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
+import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { AwayRequests } from './away.js';
-import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, type OfflineLimits } from './offline.js';
-import { TunnelRegistry } from './registry.js';
-import { RegistryFile } from './state-file.js';
+import { LocalTunnels } from './local.js';
+import { DEFAULT_OFFLINE_LIMITS, type OfflineLimits } from './offline.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
 import type { AgentSession, SessionHooks } from './session.js';
+import { openRelayStore } from './store/open.js';
+import type { RelayStore } from './store/types.js';
 
 /** Options of createRelay. Every field has a default. */
 export interface RelayOptions {
@@ -58,13 +59,24 @@ export interface RelayOptions {
   /** Serve HTTPS and WSS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /**
-   * A file where the relay keeps tunnel ids, their owners' secret digests and reservations across restarts
-   * (`--state-file`). Without it a restarted relay has forgotten every tunnel. Throws `invalid_argument` at start
-   * for a file that is not a relay state.
+   * The relay's data directory (`--data-dir`): tunnel ids, owners' secret digests, reservations and the requests
+   * kept for absent agents are in an SQLite file there, and survive a restart or a `kill -9` of the relay. Without
+   * it (and without `store`) the relay keeps its state in memory. Throws `invalid_argument` at start for a
+   * directory another relay process is using, or a file that is not a relay store.
+   */
+  readonly dataDir?: string;
+  /**
+   * The old JSON state file (`--state-file`). In memory, the relay keeps tunnel ids and reservations there across
+   * restarts (kept requests stay in memory). With `dataDir`, the file is imported into the store once and renamed
+   * to `<file>.migrated`. Throws `invalid_argument` at start for a file that is not a relay state.
    */
   readonly stateFile?: string;
-  /** Told when the state file cannot be written (the relay carries on). Default: a line on stderr. */
+  /** A store of the caller's (the seam `src/relay/store/types.ts`); `dataDir` and `stateFile` are then ignored. */
+  readonly store?: RelayStore;
+  /** Told when the state file or the store cannot be written or read (the relay carries on). Default: stderr. */
   readonly onStateError?: (err: Error) => void;
+  /** Told lines for the operator (a state file imported). Default: stderr. */
+  readonly onNotice?: (line: string) => void;
 }
 
 /** Counters the relay exposes at `/_hooktunnel/metrics`. */
@@ -99,7 +111,12 @@ const DEFAULTS = { port: 8080, host: '0.0.0.0', responseTimeoutMs: 120_000, rese
 /** Starts a relay; resolves once it is listening. */
 export async function createRelay(options: RelayOptions = {}): Promise<RelayHandle> {
   const relay = new Relay({ ...DEFAULTS, ...options, domain: options.domain?.toLowerCase().replace(/\.$/, '') });
-  return relay.listen();
+  try {
+    return await relay.listen();
+  } catch (err) {
+    await relay.closeStore();
+    throw err;
+  }
 }
 
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
@@ -109,40 +126,47 @@ const ignore = (): void => {};
 
 class Relay {
   private readonly server: Server;
-  private readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
+  private readonly local = new LocalTunnels<AgentSession>();
+  private readonly store: RelayStore;
+  /** Store calls not awaited by a request (releases, acks, sweeps): close() waits for them. */
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly onStoreError: (err: Error) => void;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly offlineLimits: OfflineLimits;
-  private readonly queues: OfflineQueues;
   private readonly limits: RelayLimits;
   private readonly trustProxy: boolean;
-  private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
   private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
-    const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: cannot write the relay state file ${options.stateFile}: ${err.message}\n`));
-    this.registry = new TunnelRegistry(options.reservationMs, options.stateFile ? new RegistryFile(options.stateFile, onStateError) : undefined);
+    const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: relay state (${this.store.location}): ${err.message}\n`));
+    this.onStoreError = onStateError;
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
-    this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.away = new AwayRequests({ registry: this.registry, queues: this.queues, limits: this.limits, offline: this.offlineLimits });
+    this.store = options.store ?? openRelayStore({
+      dataDir: options.dataDir, stateFile: options.stateFile, reservationMs: options.reservationMs, offline: this.offlineLimits, limits: this.limits,
+      onNotice: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)), onStateError,
+    });
+    this.away = new AwayRequests({
+      local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
+    });
     this.trustProxy = options.trustProxy === true;
-    this.usage = new TokenUsage(this.limits);
     this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
     const hooks: SessionHooks = {
       counters: this.counters,
       responseTimeoutMs: options.responseTimeoutMs,
       limits: this.limits,
       onClose: (session) => {
-        this.registry.release(session.tunnel, session);
-        if (session.owner) this.usage.count(session.owner, -1);
+        const gone = this.local.remove(session.tunnel, session);
+        if (gone) this.inBackground(this.store.directory.release(session.tunnel, gone.epoch).then(() => this.sweep()));
+        if (session.owner) this.store.usage.count(session.owner, -1);
       },
       onControl: (session, msg) => this.onControl(session, msg),
     };
     this.admission = new Admission({
-      registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
+      local: this.local, store: this.store, onStoreError: onStateError, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
       hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
     });
     const serverOptions = {
@@ -173,8 +197,8 @@ class Relay {
       });
     });
     this.heartbeat = setInterval(() => {
-      for (const s of this.registry.sessions()) s.heartbeat();
-      for (const id of this.registry.sweep()) this.queues.forget(id);
+      for (const s of this.local.sessions()) s.heartbeat();
+      this.inBackground(this.sweep().then(() => this.store.inbox.expire()));
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
     const { port } = server.address() as AddressInfo;
@@ -192,9 +216,27 @@ class Relay {
 
   private stats(): RelayStats {
     let inFlight = 0;
-    for (const s of this.registry.sessions()) inFlight += s.inFlight;
+    for (const s of this.local.sessions()) inFlight += s.inFlight;
     const { requests, violations } = this.counters;
-    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting: this.away.size };
+    const { kept, dropped } = this.store.inbox.counts();
+    return { tunnels: this.local.size, inFlight, requests, violations, kept, dropped, waiting: this.away.size };
+  }
+
+  /** Closes the store (createRelay calls it when listening failed). */
+  closeStore(): Promise<void> {
+    return this.store.close();
+  }
+
+  /** Forgets tunnels whose reservation ran out, with what was kept for them. */
+  private async sweep(): Promise<void> {
+    const gone = await this.store.directory.sweep();
+    if (gone.length > 0) await this.store.inbox.forget(gone);
+  }
+
+  /** Runs a store call nobody waits for: its failure is reported, and close() waits for it. */
+  private inBackground(p: Promise<unknown>): void {
+    const tracked = p.catch((err: Error) => this.onStoreError(err)).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -225,15 +267,30 @@ class Relay {
     }
   }
 
-  /** A request for a tunnel: gatekeeping, then the agent, or the offline path while it is away. */
+  /**
+   * A request for a tunnel: gatekeeping, then the agent, or the offline path while it is away. A tunnel connected
+   * to this relay is served from the local table alone; only one that is not asks the store whether it exists.
+   */
   private toTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string): void {
-    const access = this.registry.meta(tunnel);
-    const session = this.registry.get(tunnel);
-    if (!access || (!session && !this.registry.isReserved(tunnel))) {
-      return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
-    }
+    const here = this.local.get(tunnel);
+    if (here) return this.serveTunnel(req, res, tunnel, path, here.access, here.session);
+    this.store.directory.lookup(tunnel).then(
+      (record) => {
+        if (!record) return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
+        // It may have connected here while the store answered.
+        const now = this.local.get(tunnel);
+        this.serveTunnel(req, res, tunnel, path, now?.access ?? record.access, now?.session);
+      },
+      (err: Error) => {
+        this.onStoreError(err);
+        sendError(res, ErrorCode.RelayStoreUnavailable, `the relay cannot reach its store to find tunnel "${tunnel}"; try again shortly`, { 'Retry-After': '1' });
+      },
+    );
+  }
+
+  private serveTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string, access: TunnelAccess, session: AgentSession | undefined): void {
     this.counters.requests++;
-    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.usage);
+    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.store.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
     if (!session) return void this.away.handle(req, res, tunnel, this.requestHead(req, path));
     if (session.inFlight >= this.limits.maxInFlight) {
@@ -245,9 +302,9 @@ class Relay {
   private onControl(session: AgentSession, msg: AgentControl): void {
     switch (msg.type) {
       case 'ping':
-        return session.control({ type: 'pong', owned: this.registry.get(session.tunnel) === session });
+        return session.control({ type: 'pong', owned: this.local.get(session.tunnel)?.session === session });
       case 'missed_ack':
-        return this.queues.ack(session.tunnel, msg.ids);
+        return this.inBackground(this.store.inbox.ack(session.tunnel, msg.ids));
       case 'hello':
         return session.violation('hello after the handshake');
     }
@@ -304,15 +361,17 @@ class Relay {
   private async close(): Promise<void> {
     clearInterval(this.heartbeat);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const sessions = this.registry.sessions();
+    const sessions = this.local.sessions();
     for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
     this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
     const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
-    // Every tunnel is now reserved for its owner: written before the process may exit.
-    this.registry.save();
+    // Every tunnel is now reserved for its owner (the releases are in the background set): written before the
+    // process may exit.
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.store.close();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;
