@@ -70,6 +70,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions): Sqlit
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // After a burst of large kept bodies the WAL file is cut back to this size at the next checkpoint.
+    db.pragma('journal_size_limit = 67108864');
     setUp(db, path, options.reservationMs);
     for (const f of [path, `${path}-wal`]) chmodOwn(f);
   } catch (err) {
