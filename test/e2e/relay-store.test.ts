@@ -4,9 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { readBody, runCli, startTarget, type CliProcess } from '../helpers/servers.js';
+import { connectAgent } from '../../src/index.js';
+import { DEFAULT_OFFLINE_LIMITS } from '../../src/relay/offline.js';
+import { memoryStore } from '../../src/relay/store/open.js';
+import type { RelayStore } from '../../src/relay/store/types.js';
+import { readBody, runCli, startRelay, startTarget, type CliProcess } from '../helpers/servers.js';
 import { send } from '../helpers/http.js';
 
+const LIMITS = { tunnelsPerToken: 10, requestsPerMinute: 6000 };
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 function tempHome(): string {
@@ -101,6 +106,30 @@ describe('the relay keeps its state in --data-dir', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM kept').get()).toEqual({ n: 0 });
   });
 
+  it('keeps a request still waiting for its agent when the relay is stopped with SIGTERM, and delivers it after the restart', { timeout: 30_000 }, async () => {
+    const home = tempHome();
+    const dataDir = join(home, 'relay-state');
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const agentArgs = (url: string): string[] => [String(target.port), '--json', '--relay', url, '--subdomain', 'patient'];
+    const first = await relayProcess(0, ['--data-dir', dataDir, '--offline-wait', '30']);
+    const agent = runCli(agentArgs(first.url), { HOOKTUNNEL_HOME: home });
+    await agent.waitForLine(/"type":"ready"/);
+    await kill9(agent);
+    await metricsUntil(first.url, (m) => m.tunnels === 0);
+
+    const answer = send(first.url, '/t/patient/waiting', { method: 'POST', body: 'wait for me' });
+    await metricsUntil(first.url, (m) => m.waiting === 1);
+    first.cli.child.kill('SIGTERM');
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(res.body.toString()).toMatch(/this request was kept/);
+    expect(await first.cli.exited()).toBe(0);
+
+    const second = await relayProcess(first.port, ['--data-dir', dataDir]);
+    const back = runCli(agentArgs(second.url), { HOOKTUNNEL_HOME: home });
+    expect(JSON.parse(await back.waitForLine(/"type":"missed"/))).toMatchObject({ path: '/waiting', requestBytes: 11 });
+  });
+
   it('by default in a relay/ folder of the data directory; with --memory, a kill -9 forgets the tunnel and what was kept', { timeout: 30_000 }, async () => {
     const home = tempHome();
     const target = await startTarget((_req, res) => res.end('ok'));
@@ -149,5 +178,30 @@ describe('the relay keeps its state in --data-dir', () => {
     expect(await stranger.exited()).toBe(1);
     const owner = runCli([String(target.port), '--json', '--relay', next.url, '--subdomain', 'moved'], { HOOKTUNNEL_HOME: home });
     expect(JSON.parse(await owner.waitForLine(/"type":"ready"/))).toMatchObject({ tunnel: 'moved' });
+  });
+
+  it('answers clearly when its store fails: a request it cannot keep is said not to be kept, a failed lookup is 503 relay_store_unavailable', async () => {
+    const base = memoryStore({ reservationMs: 60_000, offline: { ...DEFAULT_OFFLINE_LIMITS, waitMs: 0 }, limits: LIMITS, onNotice: () => {}, onStateError: () => {} });
+    const broken = new Error('disk I/O error');
+    const store: RelayStore = {
+      ...base,
+      directory: { ...base.directory, claim: (...a) => base.directory.claim(...a), release: (...a) => base.directory.release(...a), sweep: () => base.directory.sweep(), lookup: async (id) => (id === 'unreadable' ? Promise.reject(broken) : base.directory.lookup(id)) },
+      inbox: { ...base.inbox, keep: () => Promise.reject(broken), refuse: () => Promise.resolve(), pending: (t) => base.inbox.pending(t), ack: () => Promise.resolve(), forget: () => Promise.resolve(), expire: () => Promise.resolve(0), counts: () => base.inbox.counts() },
+    };
+    const errors: string[] = [];
+    const relay = await startRelay({ store, offline: { waitMs: 0 }, onStateError: (err) => errors.push(err.message) });
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const agent = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'fragile' });
+    await agent.close();
+    for (let i = 0; i < 300 && relay.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 10));
+
+    const notKept = await send(relay.url, '/t/fragile/x', { method: 'POST', body: 'lost?' });
+    expect(notKept.status).toBe(503);
+    expect(notKept.headers['x-hooktunnel-error']).toBe('agent_offline');
+    expect(notKept.body.toString()).toMatch(/could not store this request; it was not kept/);
+    const unknown = await send(relay.url, '/t/unreadable/x');
+    expect(unknown.status).toBe(503);
+    expect(unknown.headers['x-hooktunnel-error']).toBe('relay_store_unavailable');
+    expect(errors).toEqual(['disk I/O error', 'disk I/O error']);
   });
 });
