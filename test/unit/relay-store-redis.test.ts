@@ -1,0 +1,75 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { TokenUsage } from '../../src/relay/limits.js';
+import { RedisDirectory } from '../../src/relay/store/redis-directory.js';
+import { RedisInbox } from '../../src/relay/store/redis-inbox.js';
+import { openRedisStore, redactRedisUrl } from '../../src/relay/store/redis.js';
+import { REDIS_SERVER, redisAvailability, startRedis, type TestRedis } from '../helpers/redis.js';
+import { directoryContract, inboxContract } from '../helpers/store-contract.js';
+
+const availability = redisAvailability();
+
+if (availability === 'fail') {
+  describe('redis store', () => {
+    it('needs redis-server in CI', () => {
+      expect.fail(`CI is set and ${REDIS_SERVER} is absent: .ci/run must apt-get install redis-server`);
+    });
+  });
+}
+
+describe.runIf(availability === 'run')('redis store (a real redis-server on loopback)', () => {
+  let server: TestRedis;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** A fresh connection and key prefix per test, so that tests share the server and nothing else. */
+  function connection(): { redis: Redis; prefix: string } {
+    const redis = new Redis(server.url, { enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    onTestFinished(() => void redis.disconnect());
+    return { redis, prefix: `test${++n}:` };
+  }
+
+  describe('inbox', () => inboxContract((limits) => {
+    const { redis, prefix } = connection();
+    return new RedisInbox(redis, prefix, limits);
+  }));
+
+  describe('tunnel directory', () => directoryContract((ms) => {
+    const { redis, prefix } = connection();
+    return new RedisDirectory(redis, prefix, ms);
+  }));
+
+  it('two relays on one Redis: an id claimed through one is refused through the other, and a kept request is delivered by either', async () => {
+    const options = { reservationMs: 60_000, offline: { maxCount: 10, maxBytes: 1 << 20, ttlMs: 60_000 }, limits: { tunnelsPerToken: 10, requestsPerMinute: 100 }, prefix: `shared${++n}:` };
+    const a = await openRedisStore(server.url, options);
+    onTestFinished(() => a.close());
+    const b = await openRedisStore(server.url, options);
+    onTestFinished(() => b.close());
+    const owner = { owner: 'token:x' };
+    const claimed = await a.directory.claim('shared', undefined, owner);
+    await expect(b.directory.claim('shared', 'not the secret', owner)).rejects.toMatchObject({ code: 'tunnel_taken' });
+    await a.directory.release('shared', claimed.epoch);
+    const head = { method: 'POST', path: '/p', headers: [], remote: '', host: '', id: 'k1', arrivedAt: Date.now(), status: 503 };
+    const body = Buffer.from([0, 255, 1, 254, 13, 10]);
+    await a.inbox.keep('shared', { head, body });
+    const again = await b.directory.claim('shared', claimed.secret, owner);
+    expect(again).toMatchObject({ inherited: true, epoch: claimed.epoch + 1 });
+    const { items } = await b.inbox.pending('shared');
+    expect(items).toHaveLength(1);
+    expect(Buffer.compare(items[0]!.body, body)).toBe(0);
+    await b.inbox.ack('shared', ['k1']);
+    expect((await a.inbox.pending('shared')).items).toEqual([]);
+    expect(a.usage).toBeInstanceOf(TokenUsage);
+  });
+
+  it('refuses to start when Redis cannot be reached, naming the URL without its password', async () => {
+    await expect(openRedisStore('redis://:hunter2@127.0.0.1:1/0', { reservationMs: 1, offline: { maxCount: 1, maxBytes: 1, ttlMs: 1 }, limits: { tunnelsPerToken: 1, requestsPerMinute: 1 }, connectTimeoutMs: 1000 }))
+      .rejects.toThrow(/cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0/);
+    expect(redactRedisUrl('rediss://user:pw@h:6380/2')).toBe('rediss://user:***@h:6380/2');
+  });
+});
