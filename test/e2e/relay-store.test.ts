@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -161,6 +161,11 @@ describe('the relay keeps its state in --data-dir', () => {
     const both = runCli(['relay', '--port', '0', '--memory', '--data-dir', join(home, 'd')]);
     expect(await both.exited()).toBe(2);
     expect(both.stderr()).toMatch(/--memory and --data-dir go apart/);
+    const file = join(home, 'a-file');
+    writeFileSync(file, '');
+    const underFile = runCli(['relay', '--port', '0', '--data-dir', join(file, 'relay')]);
+    expect(await underFile.exited()).toBe(1);
+    expect(underFile.stderr()).toMatch(/cannot create the relay data directory .*a-file\/relay: ENOTDIR/);
 
     const stateFile = join(home, 'relay-state.json');
     const target = await startTarget((_req, res) => res.end('ok'));

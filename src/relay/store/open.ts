@@ -30,7 +30,7 @@ export function memoryStore(options: Omit<OpenStoreOptions, 'dataDir'>): RelaySt
     inbox: new MemoryInbox(options.offline),
     usage: new TokenUsage(options.limits),
     durable: false,
-    location: 'memory',
+    location: options.stateFile ? `memory, tunnel ids in ${options.stateFile}` : 'memory',
     async close() {
       directory.flush();
     },

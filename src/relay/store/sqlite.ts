@@ -59,7 +59,11 @@ export interface SqliteRelayStore extends RelayStore {
  * previous relay stopped are reserved for their owners for a whole reservation from now.
  */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions): SqliteRelayStore {
-  ensurePrivateDir(dir);
+  try {
+    ensurePrivateDir(dir);
+  } catch (err) {
+    throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot create the relay data directory ${dir}: ${(err as Error).message}`, { cause: err });
+  }
   const path = join(dir, RELAY_DB_FILE);
   // The -wal file is created by the first write, not by the open: both under this umask.
   const previous = process.umask(0o077);
