@@ -47,6 +47,11 @@ export class LocalTunnels<S> {
     return this.entries.size;
   }
 
+  /** The directory claims of the tunnels connected here (what the heartbeat renews). */
+  claims(): Array<{ id: string; epoch: number }> {
+    return [...this.entries].map(([id, e]) => ({ id, epoch: e.epoch }));
+  }
+
   /** All sessions connected here. */
   sessions(): S[] {
     return [...this.entries.values()].map((e) => e.session);

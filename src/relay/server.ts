@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.js';
 import {
+  CLOSE_REPLACED,
   HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
   stripHopByHop,
@@ -198,6 +199,7 @@ class Relay {
     });
     this.heartbeat = setInterval(() => {
       for (const s of this.local.sessions()) s.heartbeat();
+      this.inBackground(this.renew());
       this.inBackground(this.sweep().then(() => this.store.inbox.expire()));
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
@@ -231,6 +233,23 @@ class Relay {
   private async sweep(): Promise<void> {
     const gone = await this.store.directory.sweep();
     if (gone.length > 0) await this.store.inbox.forget(gone);
+  }
+
+  /**
+   * Renews this relay's claims; a tunnel another relay took over since (its agent reconnected there) is closed here
+   * as replaced (4003), so that two relays never both deliver to one tunnel. While the store is unreachable the
+   * renewal fails and the tunnels connected here carry on.
+   */
+  private async renew(): Promise<void> {
+    const claims = this.local.claims();
+    if (claims.length === 0) return;
+    const lost = await this.store.directory.renew(claims);
+    const renewed = new Map(claims.map((c) => [c.id, c.epoch]));
+    for (const id of lost) {
+      const entry = this.local.get(id);
+      // A newer connection here since the renewal started holds a newer claim: it stays.
+      if (entry && entry.epoch === renewed.get(id)) entry.session.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner through another relay');
+    }
   }
 
   /** Runs a store call nobody waits for: its failure is reported, and close() waits for it. */

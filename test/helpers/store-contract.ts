@@ -91,6 +91,18 @@ export function directoryContract(make: (reservationMs: number) => TunnelDirecto
     expect(await d.lookup('nothing-here')).toBeUndefined();
   });
 
+  it('renews the claims a relay holds, and names the ones taken over or released since', async () => {
+    const d = await make(60_000);
+    const first = await d.claim('renewed', undefined, access);
+    const other = await d.claim('other', undefined, access);
+    expect(await d.renew([{ id: 'renewed', epoch: first.epoch }, { id: 'other', epoch: other.epoch }])).toEqual([]);
+    const again = await d.claim('renewed', first.secret, access);
+    await d.release('other', other.epoch);
+    expect(await d.renew([{ id: 'renewed', epoch: first.epoch }, { id: 'other', epoch: other.epoch }, { id: 'never', epoch: 1 }])).toEqual(['renewed', 'other', 'never']);
+    expect(await d.renew([{ id: 'renewed', epoch: again.epoch }])).toEqual([]);
+    expect(await d.renew([])).toEqual([]);
+  });
+
   it('sweeps ids whose reservation ran out; a stranger may then take the id, and inherits nothing', async () => {
     const d = await make(1);
     const c = await d.claim('brief', undefined, access);

@@ -41,7 +41,7 @@ describe.runIf(availability === 'run')('redis store (a real redis-server on loop
 
   describe('tunnel directory', () => directoryContract((ms) => {
     const { redis, prefix } = connection();
-    return new RedisDirectory(redis, prefix, ms);
+    return new RedisDirectory(redis, prefix, ms, 10_000);
   }));
 
   it('two relays on one Redis: an id claimed through one is refused through the other, and a kept request is delivered by either', async () => {
@@ -65,6 +65,22 @@ describe.runIf(availability === 'run')('redis store (a real redis-server on loop
     await b.inbox.ack('shared', ['k1']);
     expect((await a.inbox.pending('shared')).items).toEqual([]);
     expect(a.usage).toBeInstanceOf(TokenUsage);
+  });
+
+  it('a relay that stops renewing loses the lease: the tunnel is then reserved, refused to others, and its owner can take it over', async () => {
+    const { redis, prefix } = connection();
+    const d = new RedisDirectory(redis, prefix, 60_000, 50);
+    const claimed = await d.claim('leased', undefined, { owner: 'token:x' });
+    expect(await d.lookup('leased')).toMatchObject({ held: true });
+    await new Promise((r) => setTimeout(r, 120));
+    const lapsed = await d.lookup('leased');
+    expect(lapsed).toMatchObject({ held: false });
+    expect(lapsed!.reservedUntil).toBeGreaterThan(Date.now() + 50_000);
+    await expect(d.claim('leased', undefined, { owner: 'token:y' })).rejects.toMatchObject({ code: 'tunnel_taken' });
+    const taken = await d.claim('leased', claimed.secret, { owner: 'token:x' });
+    expect(taken).toMatchObject({ inherited: true, epoch: claimed.epoch + 1 });
+    // The old holder learns at its next renewal that the tunnel is someone else's now.
+    expect(await d.renew([{ id: 'leased', epoch: claimed.epoch }])).toEqual(['leased']);
   });
 
   it('refuses to start when Redis cannot be reached, naming the URL without its password', async () => {

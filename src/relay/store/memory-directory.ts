@@ -78,6 +78,13 @@ export class MemoryDirectory implements TunnelDirectory {
     return gone;
   }
 
+  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
+    return held.filter((h) => {
+      const e = this.entries.get(h.id);
+      return !e || !e.held || e.epoch !== h.epoch;
+    }).map((h) => h.id);
+  }
+
   /** Writes the ids to the file now, if there is one. */
   flush(): void {
     this.saveScheduled = false;

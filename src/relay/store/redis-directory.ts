@@ -6,24 +6,38 @@ import { decodeAccess, encodeAccess } from './access-codec.js';
 import type { Claimed, TunnelDirectory, TunnelRecord } from './types.js';
 
 // Each script runs atomically on the Redis server: the owner's check and the write cannot interleave with another
-// relay's. Secrets are compared as SHA-256 digests (hex), never sent or stored themselves.
+// relay's. Secrets are compared as SHA-256 digests (hex), never sent or stored themselves. A held tunnel is a lease
+// (heldUntil) its relay renews every heartbeat; reservedUntil is always the end of the reservation should the
+// holder vanish now (released, or its relay dead and the lease run out), so "live" is reservedUntil > now.
 const CLAIM = `
-local t = redis.call('HMGET', KEYS[1], 'digest', 'held', 'epoch', 'reservedUntil')
+local t = redis.call('HMGET', KEYS[1], 'digest', 'epoch', 'reservedUntil')
 local exists = t[1] ~= false
 if ARGV[6] == '1' and exists then return {-1, 0} end
-local live = exists and (t[2] == '1' or tonumber(t[4]) > tonumber(ARGV[5]))
+local live = exists and tonumber(t[3]) > tonumber(ARGV[5])
 if live and t[1] ~= ARGV[2] then return {-2, 0} end
-local epoch = (tonumber(t[3]) or 0) + 1
-redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'reservedUntil', '0')
-redis.call('ZREM', KEYS[2], ARGV[1])
+local epoch = (tonumber(t[2]) or 0) + 1
+local heldUntil = tonumber(ARGV[5]) + tonumber(ARGV[7])
+local reservedUntil = heldUntil + tonumber(ARGV[8])
+redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
+redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
 return {epoch, live and 1 or 0}
 `;
 
 const RELEASE = `
 local t = redis.call('HMGET', KEYS[1], 'held', 'epoch')
 if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'held', '0', 'reservedUntil', ARGV[3])
+redis.call('HSET', KEYS[1], 'held', '0', 'heldUntil', '0', 'reservedUntil', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+`;
+
+const RENEW = `
+local t = redis.call('HMGET', KEYS[1], 'held', 'epoch')
+if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
+local heldUntil = tonumber(ARGV[3]) + tonumber(ARGV[4])
+local reservedUntil = heldUntil + tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
+redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
 return 1
 `;
 
@@ -34,8 +48,8 @@ local gone = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[2] .. id
-  local t = redis.call('HMGET', key, 'held', 'reservedUntil')
-  if t[1] == '0' and tonumber(t[2]) <= tonumber(ARGV[1]) then
+  local ends = tonumber(redis.call('HGET', key, 'reservedUntil'))
+  if ends and ends <= tonumber(ARGV[1]) then
     redis.call('DEL', key)
     table.insert(gone, id)
   end
@@ -44,14 +58,17 @@ return gone
 `;
 
 type Scripted = Redis & {
-  htClaim(k1: string, k2: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string): Promise<[number, number]>;
+  htClaim(k1: string, k2: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number): Promise<[number, number]>;
+  htRenew(k1: string, k2: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number): Promise<number>;
   htRelease(k1: string, k2: string, id: string, epoch: number, until: number): Promise<number>;
   htSweep(k1: string, now: number, prefix: string): Promise<string[]>;
 };
 
 /**
- * The tunnel directory in Redis: one hash per tunnel (`<prefix>tunnel:<id>`: digest, access, held, epoch,
- * reservedUntil) and a sorted set of reservations by end time (`<prefix>reservations`) for the sweep.
+ * The tunnel directory in Redis, shared by every relay on it: one hash per tunnel (`<prefix>tunnel:<id>`: digest,
+ * access, held, epoch, heldUntil, reservedUntil) and a sorted set of reservation ends (`<prefix>reservations`) for
+ * the sweep. The epoch fences: a claim through another relay increments it, and the old relay's renewal and release
+ * then do nothing (renew reports the tunnel lost).
  */
 export class RedisDirectory implements TunnelDirectory {
   private readonly redis: Scripted;
@@ -60,9 +77,12 @@ export class RedisDirectory implements TunnelDirectory {
     redis: Redis,
     private readonly prefix: string,
     private readonly reservationMs: number,
+    /** How long a claim holds without renewal: a relay that dies loses its tunnels after this (then reserved). */
+    private readonly leaseMs: number,
   ) {
     redis.defineCommand('htClaim', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('htRelease', { numberOfKeys: 2, lua: RELEASE });
+    redis.defineCommand('htRenew', { numberOfKeys: 2, lua: RENEW });
     redis.defineCommand('htSweep', { numberOfKeys: 1, lua: SWEEP });
     this.redis = redis as Scripted;
   }
@@ -83,7 +103,7 @@ export class RedisDirectory implements TunnelDirectory {
     // A random id that happens to exist is drawn again (62 bits: in practice never).
     for (let attempt = 0; attempt < 10; attempt++) {
       const id = requested ?? randomTunnelId();
-      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0');
+      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0', this.leaseMs, this.reservationMs);
       if (epoch === -2) throw new HooktunnelError(ErrorCode.TunnelTaken, `tunnel id "${id}" is in use by another agent`);
       if (epoch > 0) return { id, secret: key, epoch, inherited: live === 1 };
     }
@@ -97,12 +117,28 @@ export class RedisDirectory implements TunnelDirectory {
   async lookup(id: string): Promise<TunnelRecord | undefined> {
     const t = await this.redis.hgetall(this.key(id));
     if (t.digest === undefined) return undefined;
-    const held = t.held === '1';
+    const now = Date.now();
+    const held = t.held === '1' && Number(t.heldUntil) > now;
     const reservedUntil = Number(t.reservedUntil);
-    if (!held && reservedUntil <= Date.now()) return undefined;
+    if (reservedUntil <= now) return undefined;
     const access = decodeAccess(JSON.parse(t.access ?? 'null'));
     if (!access) throw new HooktunnelError(ErrorCode.InvalidArgument, `the relay store has unreadable access rules for tunnel "${id}"`);
     return { id, access, held, reservedUntil };
+  }
+
+  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
+    if (held.length === 0) return [];
+    const now = Date.now();
+    // One pipeline: one round trip per heartbeat, whatever the number of tunnels.
+    const pipeline = this.redis.pipeline() as unknown as { htRenew: Scripted['htRenew']; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const h of held) pipeline.htRenew(this.key(h.id), this.reservations, h.id, h.epoch, now, this.leaseMs, this.reservationMs);
+    const results = (await pipeline.exec()) ?? [];
+    const lost: string[] = [];
+    results.forEach(([err, kept], i) => {
+      if (err) throw err;
+      if (kept !== 1) lost.push(held[i]!.id);
+    });
+    return lost;
   }
 
   async sweep(): Promise<string[]> {

@@ -13,6 +13,8 @@ export interface RedisStoreOptions {
   readonly reservationMs: number;
   readonly offline: Pick<OfflineLimits, 'maxCount' | 'maxBytes' | 'ttlMs'>;
   readonly limits: Pick<RelayLimits, 'tunnelsPerToken' | 'requestsPerMinute'>;
+  /** How long a tunnel stays held by a relay that stopped renewing (died). Default 15 s (three heartbeats). */
+  readonly leaseMs?: number;
   /** How long the first connection may take. Default 5 s. */
   readonly connectTimeoutMs?: number;
 }
@@ -46,7 +48,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions): P
     throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot connect to Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   return {
-    directory: new RedisDirectory(redis, prefix, options.reservationMs),
+    directory: new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000),
     inbox: new RedisInbox(redis, prefix, options.offline),
     usage: new TokenUsage(options.limits),
     durable: true,

@@ -73,6 +73,14 @@ export class SqliteDirectory implements TunnelDirectory {
     return this.stmt.sweep.all(Date.now()).map((r) => r.id);
   }
 
+  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
+    // One relay per file: its claims cannot be taken over by another; this only notices a claim that is gone.
+    return held.filter((h) => {
+      const r = this.stmt.get.get(h.id);
+      return !r || r.held !== 1 || r.epoch !== h.epoch;
+    }).map((h) => h.id);
+  }
+
   /** Adds the tunnels of an old state file (ids already here win); returns how many were added. */
   importSaved(tunnels: readonly SavedTunnel<TunnelAccess>[]): number {
     const now = Date.now();

@@ -48,6 +48,12 @@ export interface TunnelDirectory {
   lookup(id: string): Promise<TunnelRecord | undefined>;
   /** Removes ids whose reservation ran out; resolves with them (their kept requests go too). */
   sweep(): Promise<string[]>;
+  /**
+   * This relay still holds these claims (called every heartbeat): a store shared by several relays extends their
+   * leases. Resolves with the ids whose claim is no longer this one (another relay took the tunnel over since):
+   * their connections here must be closed.
+   */
+  renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]>;
 }
 
 /** A request answered by the relay while its agent was away, kept for the agent. */
