@@ -83,7 +83,7 @@ export class Admission {
       // An agent taking its own tunnel back while the relay still holds the old, half-dead connection replaces it
       // and opens nothing new (claim checks the secret); without this, an owner at the limit could never reconnect.
       const retaking = hello.tunnel !== undefined && local.get(hello.tunnel)?.session.owner === owner;
-      if (!retaking && !store.usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
+      if (!retaking && !(await store.usage.canOpen(owner))) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
       claimed = await store.directory.claim(hello.tunnel, hello.secret, access);
       // A stranger's id whose reservation ran out: what was kept for its old owner is not this agent's.
       if (!claimed.inherited) await store.inbox.forget([claimed.id]);

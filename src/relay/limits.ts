@@ -42,7 +42,7 @@ export class TokenUsage implements UsageCounter {
   constructor(private readonly limits: Pick<RelayLimits, 'tunnelsPerToken' | 'requestsPerMinute'>) {}
 
   /** True when `key` may open one more tunnel. */
-  canOpen(key: string): boolean {
+  async canOpen(key: string): Promise<boolean> {
     return (this.tunnels.get(key) ?? 0) < this.limits.tunnelsPerToken;
   }
 

@@ -87,14 +87,14 @@ describe('tunnel access', () => {
 });
 
 describe('per-token limits', () => {
-  it('counts tunnels and requests per minute, with the seconds to wait', () => {
+  it('counts tunnels and requests per minute, with the seconds to wait', async () => {
     const usage = new TokenUsage({ tunnelsPerToken: 1, requestsPerMinute: 2 });
-    expect(usage.canOpen('a')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(true);
     usage.count('a', 1);
-    expect(usage.canOpen('a')).toBe(false);
-    expect(usage.canOpen('b')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(false);
+    expect(await usage.canOpen('b')).toBe(true);
     usage.count('a', -1);
-    expect(usage.canOpen('a')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(true);
 
     expect(usage.request('a', 0)).toBe(0);
     expect(usage.request('a', 1000)).toBe(0);

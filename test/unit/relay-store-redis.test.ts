@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { TokenUsage } from '../../src/relay/limits.js';
 import { RedisDirectory } from '../../src/relay/store/redis-directory.js';
 import { RedisInbox } from '../../src/relay/store/redis-inbox.js';
+import type { RedisUsage } from '../../src/relay/store/redis-usage.js';
 import { openRedisStore, redactRedisUrl } from '../../src/relay/store/redis.js';
 import { REDIS_SERVER, redisAvailability, startRedis, type TestRedis } from '../helpers/redis.js';
 import { directoryContract, inboxContract } from '../helpers/store-contract.js';
@@ -64,7 +64,33 @@ describe.runIf(availability === 'run')('redis store (a real redis-server on loop
     expect(Buffer.compare(items[0]!.body, body)).toBe(0);
     await b.inbox.ack('shared', ['k1']);
     expect((await a.inbox.pending('shared')).items).toEqual([]);
-    expect(a.usage).toBeInstanceOf(TokenUsage);
+  });
+
+  it('per-token limits hold across the relays: tunnels by their leases, requests per minute by the shared counts', async () => {
+    const options = { reservationMs: 60_000, offline: { maxCount: 10, maxBytes: 1000, ttlMs: 60_000 }, limits: { tunnelsPerToken: 1, requestsPerMinute: 3 }, prefix: `usage${++n}:`, usageFlushMs: 3_600_000 };
+    const a = await openRedisStore(server.url, options);
+    onTestFinished(() => a.close());
+    const b = await openRedisStore(server.url, options);
+    onTestFinished(() => b.close());
+    const owner = { owner: 'token:x' };
+    expect(await b.usage.canOpen('token:x')).toBe(true);
+    const claimed = await a.directory.claim('one', undefined, owner);
+    expect(await b.usage.canOpen('token:x')).toBe(false);
+    expect(await b.usage.canOpen('token:y')).toBe(true);
+    await a.directory.release('one', claimed.epoch);
+    expect(await b.usage.canOpen('token:x')).toBe(true);
+
+    const now = 30_000 + 60_000 * Math.floor(Date.now() / 60_000);
+    expect(a.usage.request('token:x', now)).toBe(0);
+    expect(a.usage.request('token:x', now)).toBe(0);
+    await (a.usage as RedisUsage).flush(now);
+    expect(b.usage.request('token:x', now)).toBe(0);
+    await (b.usage as RedisUsage).flush(now);
+    // Three in this minute over both relays: both refuse now, with the seconds to the next minute.
+    expect(b.usage.request('token:x', now)).toBe(30);
+    await (a.usage as RedisUsage).flush(now);
+    expect(a.usage.request('token:x', now)).toBe(30);
+    expect(a.usage.request('token:other', now)).toBe(0);
   });
 
   it('a relay that stops renewing loses the lease: the tunnel is then reserved, refused to others, and its owner can take it over', async () => {

@@ -10,7 +10,7 @@ import type { Claimed, TunnelDirectory, TunnelRecord } from './types.js';
 // (heldUntil) its relay renews every heartbeat; reservedUntil is always the end of the reservation should the
 // holder vanish now (released, or its relay dead and the lease run out), so "live" is reservedUntil > now.
 const CLAIM = `
-local t = redis.call('HMGET', KEYS[1], 'digest', 'epoch', 'reservedUntil')
+local t = redis.call('HMGET', KEYS[1], 'digest', 'epoch', 'reservedUntil', 'ownerKey')
 local exists = t[1] ~= false
 if ARGV[6] == '1' and exists then return {-1, 0} end
 local live = exists and tonumber(t[3]) > tonumber(ARGV[5])
@@ -18,38 +18,46 @@ if live and t[1] ~= ARGV[2] then return {-2, 0} end
 local epoch = (tonumber(t[2]) or 0) + 1
 local heldUntil = tonumber(ARGV[5]) + tonumber(ARGV[7])
 local reservedUntil = heldUntil + tonumber(ARGV[8])
-redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
+redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'heldUntil', heldUntil, 'reservedUntil', reservedUntil, 'ownerKey', KEYS[3])
 redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
+if t[4] and t[4] ~= KEYS[3] then redis.call('ZREM', t[4], ARGV[1]) end
+redis.call('ZADD', KEYS[3], heldUntil, ARGV[1])
 return {epoch, live and 1 or 0}
 `;
 
 const RELEASE = `
-local t = redis.call('HMGET', KEYS[1], 'held', 'epoch')
+local t = redis.call('HMGET', KEYS[1], 'held', 'epoch', 'ownerKey')
 if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'held', '0', 'heldUntil', '0', 'reservedUntil', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if t[3] then redis.call('ZREM', t[3], ARGV[1]) end
 return 1
 `;
 
 const RENEW = `
-local t = redis.call('HMGET', KEYS[1], 'held', 'epoch')
+local t = redis.call('HMGET', KEYS[1], 'held', 'epoch', 'ownerKey')
 if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
 local heldUntil = tonumber(ARGV[3]) + tonumber(ARGV[4])
 local reservedUntil = heldUntil + tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
 redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
+if t[3] then redis.call('ZADD', t[3], heldUntil, ARGV[1]) end
 return 1
 `;
 
-// Single-instance Redis: the tunnel keys are derived inside the script (a Redis Cluster would need hash tags).
+// Single-instance Redis: tunnel and owner keys are also derived inside the scripts (a Redis Cluster would need
+// hash tags). Each owner's held tunnels are a sorted set by lease end (`<prefix>owner:<owner>`): the tunnels per
+// token across relays are those with a lease not yet ended.
 const SWEEP = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local gone = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[2] .. id
-  local ends = tonumber(redis.call('HGET', key, 'reservedUntil'))
+  local t = redis.call('HMGET', key, 'reservedUntil', 'ownerKey')
+  local ends = tonumber(t[1])
   if ends and ends <= tonumber(ARGV[1]) then
+    if t[2] then redis.call('ZREM', t[2], id) end
     redis.call('DEL', key)
     table.insert(gone, id)
   end
@@ -58,7 +66,7 @@ return gone
 `;
 
 type Scripted = Redis & {
-  htClaim(k1: string, k2: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number): Promise<[number, number]>;
+  htClaim(k1: string, k2: string, k3: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number): Promise<[number, number]>;
   htRenew(k1: string, k2: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number): Promise<number>;
   htRelease(k1: string, k2: string, id: string, epoch: number, until: number): Promise<number>;
   htSweep(k1: string, now: number, prefix: string): Promise<string[]>;
@@ -80,7 +88,7 @@ export class RedisDirectory implements TunnelDirectory {
     /** How long a claim holds without renewal: a relay that dies loses its tunnels after this (then reserved). */
     private readonly leaseMs: number,
   ) {
-    redis.defineCommand('htClaim', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('htClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('htRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('htRenew', { numberOfKeys: 2, lua: RENEW });
     redis.defineCommand('htSweep', { numberOfKeys: 1, lua: SWEEP });
@@ -89,6 +97,16 @@ export class RedisDirectory implements TunnelDirectory {
 
   private key(id: string): string {
     return `${this.prefix}tunnel:${id}`;
+  }
+
+  /** The sorted set of `owner`'s held tunnels by lease end. */
+  ownerKey(owner: string): string {
+    return `${this.prefix}owner:${owner}`;
+  }
+
+  /** Tunnels `owner` holds through any relay now (leases not yet ended). */
+  async heldBy(owner: string): Promise<number> {
+    return this.redis.zcount(this.ownerKey(owner), `(${Date.now()}`, '+inf');
   }
 
   private get reservations(): string {
@@ -103,7 +121,7 @@ export class RedisDirectory implements TunnelDirectory {
     // A random id that happens to exist is drawn again (62 bits: in practice never).
     for (let attempt = 0; attempt < 10; attempt++) {
       const id = requested ?? randomTunnelId();
-      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0', this.leaseMs, this.reservationMs);
+      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, this.ownerKey(access.owner), id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0', this.leaseMs, this.reservationMs);
       if (epoch === -2) throw new HooktunnelError(ErrorCode.TunnelTaken, `tunnel id "${id}" is in use by another agent`);
       if (epoch > 0) return { id, secret: key, epoch, inherited: live === 1 };
     }

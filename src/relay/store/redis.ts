@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { ErrorCode, HooktunnelError } from '../../errors.js';
-import { TokenUsage, type RelayLimits } from '../limits.js';
+import type { RelayLimits } from '../limits.js';
 import type { OfflineLimits } from '../offline.js';
 import { RedisDirectory } from './redis-directory.js';
 import { RedisInbox } from './redis-inbox.js';
+import { RedisUsage } from './redis-usage.js';
 import type { RelayStore } from './types.js';
 
 /** What openRedisStore needs besides the URL. */
@@ -15,6 +16,8 @@ export interface RedisStoreOptions {
   readonly limits: Pick<RelayLimits, 'tunnelsPerToken' | 'requestsPerMinute'>;
   /** How long a tunnel stays held by a relay that stopped renewing (died). Default 15 s (three heartbeats). */
   readonly leaseMs?: number;
+  /** How often each relay adds its request counts to the shared per-token counts. Default 1 s. */
+  readonly usageFlushMs?: number;
   /** How long the first connection may take. Default 5 s. */
   readonly connectTimeoutMs?: number;
 }
@@ -33,8 +36,8 @@ export function redactRedisUrl(url: string): string {
 /**
  * Connects to Redis (`redis://`, `rediss://`, a password in the URL) and returns the relay's store there: tunnel
  * directory and inbox. Commands fail at once while Redis is unreachable (no offline queue): the relay answers what
- * it cannot decide with `relay_store_unavailable` instead of holding requests. Per-token usage is still counted per
- * relay process. Rejects with `invalid_argument` when Redis cannot be reached at start.
+ * it cannot decide with `relay_store_unavailable` instead of holding requests. Per-token limits hold across the
+ * relays on this Redis (RedisUsage). Rejects with `invalid_argument` when Redis cannot be reached at start.
  */
 export async function openRedisStore(url: string, options: RedisStoreOptions): Promise<RelayStore> {
   const prefix = options.prefix ?? 'hooktunnel:';
@@ -47,13 +50,17 @@ export async function openRedisStore(url: string, options: RedisStoreOptions): P
     redis.disconnect();
     throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot connect to Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
+  const directory = new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000);
+  const usage = new RedisUsage(redis, prefix, directory, options.limits, options.usageFlushMs);
   return {
-    directory: new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000),
+    directory,
     inbox: new RedisInbox(redis, prefix, options.offline),
-    usage: new TokenUsage(options.limits),
+    usage,
     durable: true,
     location: redactRedisUrl(url),
     async close() {
+      usage.close();
+      await usage.flush().catch(() => {});
       await redis.quit().catch(() => redis.disconnect());
     },
   };

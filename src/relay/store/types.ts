@@ -92,11 +92,16 @@ export interface Inbox {
   counts(): InboxCounts;
 }
 
-/** Per-token usage: tunnels held and requests in the current minute. Synchronous: it is on every request's path. */
+/**
+ * Per-token usage: tunnels held and requests in the current minute. `canOpen` is asked when an agent connects and
+ * may ask a shared store; `request` is on every request's path and stays synchronous: a shared implementation counts
+ * locally and reconciles with the other relays in the background (so across relays it is exact to within that
+ * interval's traffic).
+ */
 export interface UsageCounter {
   /** True when `owner` may open one more tunnel. */
-  canOpen(owner: string): boolean;
-  /** Counts a tunnel opened (+1) or closed (-1) by `owner`. */
+  canOpen(owner: string): Promise<boolean>;
+  /** Counts a tunnel opened (+1) or closed (-1) by `owner` on this relay. */
   count(owner: string, delta: 1 | -1): void;
   /** Counts one request for `owner`; 0 when allowed, else the seconds until it may send again. */
   request(owner: string, now?: number): number;
