@@ -67,6 +67,8 @@ class Relay {
     this.onStoreError = onStateError;
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    // Before the store: a tokens file that cannot be read must not leave a store open (and its file locked).
+    this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
     this.store = options.store ?? openRelayStore({
       dataDir: options.dataDir, stateFile: options.stateFile, reservationMs: options.reservationMs, offline: this.offlineLimits, limits: this.limits,
       onNotice: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)), onStateError,
@@ -75,7 +77,6 @@ class Relay {
       local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
     });
     this.trustProxy = options.trustProxy === true;
-    this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
     const hooks: SessionHooks = {
       counters: this.counters,
       responseTimeoutMs: options.responseTimeoutMs,
