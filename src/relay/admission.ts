@@ -10,6 +10,7 @@ import type { LocalTunnels } from './local.js';
 import { sendSocketError } from './respond.js';
 import { AgentSession, type SessionHooks } from './session.js';
 import type { Claimed, RelayStore } from './store/types.js';
+import { secretDigest } from './tunnel-ids.js';
 
 /** What admission needs from the relay. */
 export interface AdmissionContext {
@@ -99,7 +100,7 @@ export class Admission {
     session.tunnel = claimed.id;
     session.owner = owner;
     store.usage.count(owner, 1);
-    const replaced = local.set(claimed.id, { session, access, epoch: claimed.epoch });
+    const replaced = local.set(claimed.id, { session, access, epoch: claimed.epoch, secretDigest: secretDigest(claimed.secret).toString('hex') });
     replaced?.session.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
     const url = advertisedUrl(req, claimed.id, { publicUrl: this.ctx.publicUrl, domain: this.ctx.domain, tls: this.ctx.tls });
     session.control({ type: 'ready', tunnel: claimed.id, url, secret: claimed.secret });

@@ -1,4 +1,5 @@
 import type { TunnelAccess } from './gate.js';
+import type { HeldClaim } from './store/types.js';
 
 /** A tunnel whose agent is connected to this relay process. */
 export interface LocalTunnel<S> {
@@ -7,6 +8,8 @@ export interface LocalTunnel<S> {
   readonly access: TunnelAccess;
   /** The directory's epoch of the claim: the release of this connection names it. */
   readonly epoch: number;
+  /** SHA-256 hex of the owner's secret: lets the heartbeat write a claim back into a store that lost it. */
+  readonly secretDigest: string;
 }
 
 /**
@@ -48,8 +51,8 @@ export class LocalTunnels<S> {
   }
 
   /** The directory claims of the tunnels connected here (what the heartbeat renews). */
-  claims(): Array<{ id: string; epoch: number }> {
-    return [...this.entries].map(([id, e]) => ({ id, epoch: e.epoch }));
+  claims(): HeldClaim[] {
+    return [...this.entries].map(([id, e]) => ({ id, epoch: e.epoch, secretDigest: e.secretDigest, access: e.access }));
   }
 
   /** All sessions connected here. */

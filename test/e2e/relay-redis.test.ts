@@ -78,4 +78,39 @@ describe.runIf(availability === 'run')('two relays sharing one Redis (in-process
     await until(() => b.stats().kept === 0, 'the ack to reach Redis');
     await back.close();
   });
+
+  it('while Redis is down, a tunnel connected to the relay is still served (no store on that path); what needs the store gets 503 relay_store_unavailable; it recovers when Redis is back', { timeout: 30_000 }, async () => {
+    const own = await startRedis();
+    let restarted: TestRedis | undefined;
+    try {
+      const store = await openRedisStore(own.url, {
+        prefix: 'down:', reservationMs: 60_000, offline: DEFAULT_OFFLINE_LIMITS, limits: { tunnelsPerToken: 10, requestsPerMinute: 6000 },
+      });
+      const errors: string[] = [];
+      const relay = await startRelay({ store, heartbeatMs: 100, onStateError: (err) => errors.push(err.message) });
+      const target = await startTarget((req, res) => res.end(`got ${req.url}`));
+      const agent = await startAgent(relay, target.url, { subdomain: 'steady' });
+      const { prefix: path } = splitPublicUrl(agent.publicUrl);
+
+      await own.stop();
+      expect((await send(relay.url, `${path}/while-down`)).body.toString()).toBe('got /while-down');
+      const unknown = await send(relay.url, '/t/elsewhere/x');
+      expect(unknown.status).toBe(503);
+      expect(unknown.headers['x-hooktunnel-error']).toBe('relay_store_unavailable');
+      expect(errors.length).toBeGreaterThan(0);
+
+      restarted = await startRedis({ port: own.port });
+      // ioredis reconnects by itself (backoff up to 2 s); bounded wait for the store to answer again.
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 404; i++) {
+        status = (await send(relay.url, '/t/elsewhere/x')).status;
+        if (status !== 404) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(404);
+      expect((await send(relay.url, `${path}/after`)).body.toString()).toBe('got /after');
+    } finally {
+      await restarted?.stop();
+      await own.stop();
+    }
+  });
 });

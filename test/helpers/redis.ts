@@ -65,13 +65,13 @@ function startOnce(port: number, dir: string): Promise<ChildProcess> {
 
 /**
  * Starts redis-server on a free loopback port (picked, then bound by redis-server; another process could take it
- * in between, so a start that fails is tried again on another port, three times at most).
+ * in between, so a start that fails is tried again on another port, three times at most), or on `port` (a restart).
  */
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(at?: { port: number }): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-redis-'));
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = at?.port ?? (await freePort());
     let child: ChildProcess;
     try {
       child = await startOnce(port, dir);

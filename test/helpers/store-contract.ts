@@ -4,6 +4,7 @@ import { parseAllowList } from '../../src/relay/auth.js';
 import type { TunnelAccess } from '../../src/relay/gate.js';
 import { keptRequest, type OfflineLimits } from '../../src/relay/offline.js';
 import type { Inbox, TunnelDirectory } from '../../src/relay/store/types.js';
+import { secretDigest } from '../../src/relay/tunnel-ids.js';
 
 // What every store must do, run against each implementation (memory, SQLite, Redis) with real files and servers.
 
@@ -91,15 +92,20 @@ export function directoryContract(make: (reservationMs: number) => TunnelDirecto
     expect(await d.lookup('nothing-here')).toBeUndefined();
   });
 
-  it('renews the claims a relay holds, and names the ones taken over or released since', async () => {
+  it('renews the claims a relay holds, names the ones a newer connection claimed since, and writes back one the store lost', async () => {
     const d = await make(60_000);
+    const held = (id: string, c: { epoch: number; secret: string }) => ({ id, epoch: c.epoch, secretDigest: secretDigest(c.secret).toString('hex'), access });
     const first = await d.claim('renewed', undefined, access);
     const other = await d.claim('other', undefined, access);
-    expect(await d.renew([{ id: 'renewed', epoch: first.epoch }, { id: 'other', epoch: other.epoch }])).toEqual([]);
+    expect(await d.renew([held('renewed', first), held('other', other)])).toEqual([]);
     const again = await d.claim('renewed', first.secret, access);
-    await d.release('other', other.epoch);
-    expect(await d.renew([{ id: 'renewed', epoch: first.epoch }, { id: 'other', epoch: other.epoch }, { id: 'never', epoch: 1 }])).toEqual(['renewed', 'other', 'never']);
-    expect(await d.renew([{ id: 'renewed', epoch: again.epoch }])).toEqual([]);
+    expect(await d.renew([held('renewed', first), held('other', other)])).toEqual(['renewed']);
+    expect(await d.renew([held('renewed', again)])).toEqual([]);
+    // A claim the store does not have at all (a Redis restarted without its data) is written back.
+    expect(await d.renew([held('restored', { epoch: 3, secret: 's3cret' })])).toEqual([]);
+    expect(await d.lookup('restored')).toMatchObject({ held: true });
+    await expect(d.claim('restored', 'a guess', access)).rejects.toMatchObject({ code: 'tunnel_taken' });
+    expect(await d.claim('restored', 's3cret', access)).toMatchObject({ epoch: 4, inherited: true });
     expect(await d.renew([])).toEqual([]);
   });
 

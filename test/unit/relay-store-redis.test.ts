@@ -4,6 +4,7 @@ import { RedisDirectory } from '../../src/relay/store/redis-directory.js';
 import { RedisInbox } from '../../src/relay/store/redis-inbox.js';
 import type { RedisUsage } from '../../src/relay/store/redis-usage.js';
 import { openRedisStore, redactRedisUrl } from '../../src/relay/store/redis.js';
+import { secretDigest } from '../../src/relay/tunnel-ids.js';
 import { REDIS_SERVER, redisAvailability, startRedis, type TestRedis } from '../helpers/redis.js';
 import { directoryContract, inboxContract } from '../helpers/store-contract.js';
 
@@ -106,7 +107,7 @@ describe.runIf(availability === 'run')('redis store (a real redis-server on loop
     const taken = await d.claim('leased', claimed.secret, { owner: 'token:x' });
     expect(taken).toMatchObject({ inherited: true, epoch: claimed.epoch + 1 });
     // The old holder learns at its next renewal that the tunnel is someone else's now.
-    expect(await d.renew([{ id: 'leased', epoch: claimed.epoch }])).toEqual(['leased']);
+    expect(await d.renew([{ id: 'leased', epoch: claimed.epoch, secretDigest: secretDigest(claimed.secret).toString('hex'), access: { owner: 'token:x' } }])).toEqual(['leased']);
   });
 
   it('refuses to start when Redis cannot be reached, naming the URL without its password', async () => {

@@ -1,7 +1,7 @@
 import type { TunnelAccess } from '../gate.js';
 import type { RegistryStore, SavedTunnel } from '../state-file.js';
 import { checkOwner, randomSecret, randomTunnelId, secretDigest, validateTunnelId } from '../tunnel-ids.js';
-import type { Claimed, TunnelDirectory, TunnelRecord } from './types.js';
+import type { Claimed, HeldClaim, TunnelDirectory, TunnelRecord } from './types.js';
 
 interface Entry {
   secretDigest: Buffer;
@@ -78,11 +78,18 @@ export class MemoryDirectory implements TunnelDirectory {
     return gone;
   }
 
-  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
-    return held.filter((h) => {
+  async renew(held: readonly HeldClaim[]): Promise<string[]> {
+    const lost: string[] = [];
+    for (const h of held) {
       const e = this.entries.get(h.id);
-      return !e || !e.held || e.epoch !== h.epoch;
-    }).map((h) => h.id);
+      if (!e) {
+        this.entries.set(h.id, { secretDigest: Buffer.from(h.secretDigest, 'hex'), access: h.access, held: true, epoch: h.epoch, reservedUntil: 0 });
+        this.changed();
+      } else if (e.epoch !== h.epoch) {
+        lost.push(h.id);
+      }
+    }
+    return lost;
   }
 
   /** Writes the ids to the file now, if there is one. */

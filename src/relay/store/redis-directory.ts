@@ -3,7 +3,7 @@ import { ErrorCode, HooktunnelError } from '../../errors.js';
 import type { TunnelAccess } from '../gate.js';
 import { randomSecret, randomTunnelId, secretDigest, validateTunnelId } from '../tunnel-ids.js';
 import { decodeAccess, encodeAccess } from './access-codec.js';
-import type { Claimed, TunnelDirectory, TunnelRecord } from './types.js';
+import type { Claimed, HeldClaim, TunnelDirectory, TunnelRecord } from './types.js';
 
 // Each script runs atomically on the Redis server: the owner's check and the write cannot interleave with another
 // relay's. Secrets are compared as SHA-256 digests (hex), never sent or stored themselves. A held tunnel is a lease
@@ -34,14 +34,18 @@ if t[3] then redis.call('ZREM', t[3], ARGV[1]) end
 return 1
 `;
 
+// A claim missing altogether (Redis restarted without its data) is written back from what the relay holds.
 const RENEW = `
-local t = redis.call('HMGET', KEYS[1], 'held', 'epoch', 'ownerKey')
-if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
+local t = redis.call('HMGET', KEYS[1], 'epoch')
+if t[1] and t[1] ~= ARGV[2] then return 0 end
 local heldUntil = tonumber(ARGV[3]) + tonumber(ARGV[4])
 local reservedUntil = heldUntil + tonumber(ARGV[5])
+if not t[1] then
+  redis.call('HSET', KEYS[1], 'digest', ARGV[6], 'access', ARGV[7], 'held', '1', 'epoch', ARGV[2], 'ownerKey', KEYS[3])
+end
 redis.call('HSET', KEYS[1], 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
 redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
-if t[3] then redis.call('ZADD', t[3], heldUntil, ARGV[1]) end
+redis.call('ZADD', KEYS[3], heldUntil, ARGV[1])
 return 1
 `;
 
@@ -67,7 +71,7 @@ return gone
 
 type Scripted = Redis & {
   htClaim(k1: string, k2: string, k3: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number): Promise<[number, number]>;
-  htRenew(k1: string, k2: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number): Promise<number>;
+  htRenew(k1: string, k2: string, k3: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number, digest: string, access: string): Promise<number>;
   htRelease(k1: string, k2: string, id: string, epoch: number, until: number): Promise<number>;
   htSweep(k1: string, now: number, prefix: string): Promise<string[]>;
 };
@@ -90,7 +94,7 @@ export class RedisDirectory implements TunnelDirectory {
   ) {
     redis.defineCommand('htClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('htRelease', { numberOfKeys: 2, lua: RELEASE });
-    redis.defineCommand('htRenew', { numberOfKeys: 2, lua: RENEW });
+    redis.defineCommand('htRenew', { numberOfKeys: 3, lua: RENEW });
     redis.defineCommand('htSweep', { numberOfKeys: 1, lua: SWEEP });
     this.redis = redis as Scripted;
   }
@@ -144,12 +148,14 @@ export class RedisDirectory implements TunnelDirectory {
     return { id, access, held, reservedUntil };
   }
 
-  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
+  async renew(held: readonly HeldClaim[]): Promise<string[]> {
     if (held.length === 0) return [];
     const now = Date.now();
     // One pipeline: one round trip per heartbeat, whatever the number of tunnels.
     const pipeline = this.redis.pipeline() as unknown as { htRenew: Scripted['htRenew']; exec(): Promise<Array<[Error | null, unknown]> | null> };
-    for (const h of held) pipeline.htRenew(this.key(h.id), this.reservations, h.id, h.epoch, now, this.leaseMs, this.reservationMs);
+    for (const h of held) {
+      pipeline.htRenew(this.key(h.id), this.reservations, this.ownerKey(h.access.owner), h.id, h.epoch, now, this.leaseMs, this.reservationMs, h.secretDigest, JSON.stringify(encodeAccess(h.access)));
+    }
     const results = (await pipeline.exec()) ?? [];
     const lost: string[] = [];
     results.forEach(([err, kept], i) => {

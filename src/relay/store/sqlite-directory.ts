@@ -4,7 +4,7 @@ import type { TunnelAccess } from '../gate.js';
 import type { SavedTunnel } from '../state-file.js';
 import { checkOwner, randomSecret, randomTunnelId, secretDigest, validateTunnelId } from '../tunnel-ids.js';
 import { decodeAccess, encodeAccess } from './access-codec.js';
-import type { Claimed, TunnelDirectory, TunnelRecord } from './types.js';
+import type { Claimed, HeldClaim, TunnelDirectory, TunnelRecord } from './types.js';
 
 interface Row {
   secret_digest: Buffer;
@@ -73,12 +73,15 @@ export class SqliteDirectory implements TunnelDirectory {
     return this.stmt.sweep.all(Date.now()).map((r) => r.id);
   }
 
-  async renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]> {
-    // One relay per file: its claims cannot be taken over by another; this only notices a claim that is gone.
-    return held.filter((h) => {
+  async renew(held: readonly HeldClaim[]): Promise<string[]> {
+    // One relay per file: its claims are not taken over by another relay; a claim missing is written back.
+    const lost: string[] = [];
+    for (const h of held) {
       const r = this.stmt.get.get(h.id);
-      return !r || r.held !== 1 || r.epoch !== h.epoch;
-    }).map((h) => h.id);
+      if (!r) this.stmt.put.run(h.id, Buffer.from(h.secretDigest, 'hex'), JSON.stringify(encodeAccess(h.access)), 1, h.epoch, 0);
+      else if (r.epoch !== h.epoch) lost.push(h.id);
+    }
+    return lost;
   }
 
   /** Adds the tunnels of an old state file (ids already here win); returns how many were added. */

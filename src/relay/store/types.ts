@@ -50,10 +50,19 @@ export interface TunnelDirectory {
   sweep(): Promise<string[]>;
   /**
    * This relay still holds these claims (called every heartbeat): a store shared by several relays extends their
-   * leases. Resolves with the ids whose claim is no longer this one (another relay took the tunnel over since):
-   * their connections here must be closed.
+   * leases, and writes back a claim it no longer has at all (a Redis restarted without its data). Resolves with the
+   * ids claimed since by a newer connection (through another relay): their connections here must be closed.
    */
-  renew(held: ReadonlyArray<{ readonly id: string; readonly epoch: number }>): Promise<string[]>;
+  renew(held: readonly HeldClaim[]): Promise<string[]>;
+}
+
+/** A claim this relay holds, with what a store needs to write it back. */
+export interface HeldClaim {
+  readonly id: string;
+  readonly epoch: number;
+  /** SHA-256 hex of the owner's secret. */
+  readonly secretDigest: string;
+  readonly access: TunnelAccess;
 }
 
 /** A request answered by the relay while its agent was away, kept for the agent. */
