@@ -53,6 +53,8 @@ class Relay {
   /** Store calls not awaited by a request (releases, acks, sweeps): close() waits for them. */
   private readonly background = new Set<Promise<unknown>>();
   private readonly onStoreError: (err: Error) => void;
+  /** The last store call failed (the default reporter stays quiet until one succeeds). */
+  private storeFailing = false;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly offlineLimits: OfflineLimits;
@@ -63,7 +65,12 @@ class Relay {
   private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
-    const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: relay state (${this.store.location}): ${err.message}\n`));
+    // By default a failing store is reported once, and again once it answers (not at every heartbeat meanwhile).
+    const onStateError = options.onStateError ?? ((err: Error) => {
+      if (this.storeFailing) return;
+      this.storeFailing = true;
+      process.stderr.write(`warning: relay state (${this.store.location}): ${err.message}; retrying\n`);
+    });
     this.onStoreError = onStateError;
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -121,8 +128,8 @@ class Relay {
     });
     this.heartbeat = setInterval(() => {
       for (const s of this.local.sessions()) s.heartbeat();
-      this.inBackground(this.renew());
-      this.inBackground(this.sweep().then(() => this.store.inbox.expire()));
+      // One chain that always reaches the store, so that its success says the store answers.
+      this.inBackground(this.renew().then(() => this.sweep()).then(() => this.store.inbox.expire()));
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
     const { port } = server.address() as AddressInfo;
@@ -174,9 +181,15 @@ class Relay {
     }
   }
 
+  private storeAnswered(): void {
+    if (!this.storeFailing) return;
+    this.storeFailing = false;
+    if (!this.options.onStateError) process.stderr.write(`relay state (${this.store.location}) answers again\n`);
+  }
+
   /** Runs a store call nobody waits for: its failure is reported, and close() waits for it. */
   private inBackground(p: Promise<unknown>): void {
-    const tracked = p.catch((err: Error) => this.onStoreError(err)).finally(() => this.background.delete(tracked));
+    const tracked = p.then(() => this.storeAnswered(), (err: Error) => this.onStoreError(err)).finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }
 
