@@ -47,6 +47,8 @@ export const ErrorCode = {
   RequestTimeout: 'request_timeout',
   /** The tunnel has too many requests in flight. */
   TunnelBusy: 'tunnel_busy',
+  /** The relay could not read or write its store (tunnel directory, inbox): nothing was decided; try again. */
+  RelayStoreUnavailable: 'relay_store_unavailable',
   /** Bad input from the command line or the library caller. */
   InvalidArgument: 'invalid_argument',
 } as const;
@@ -91,6 +93,7 @@ const STATUS_FOR_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.HeadersTooLarge]: 431,
   [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.TunnelBusy]: 503,
+  [ErrorCode.RelayStoreUnavailable]: 503,
 };
 
 /** The HTTP status the relay answers with for an error code (502 for codes without their own). */

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { Command, Option } from 'commander';
+import { join } from 'node:path';
 import { isHooktunnelError } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
 import { DEFAULT_LIMITS } from '../relay/limits.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
 import { collect, fail, intOption, onSignals } from './shared.js';
@@ -14,6 +16,8 @@ interface RelayCliOptions {
   token?: string[];
   tokensFile?: string;
   stateFile?: string;
+  dataDir?: string;
+  memory?: boolean;
   open?: boolean;
   trustProxy?: boolean;
   tlsCert?: string;
@@ -43,6 +47,9 @@ function readPem(path: string, what: string): Buffer {
 async function runRelay(opts: RelayCliOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) fail('--tls-cert and --tls-key go together', 2);
   const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key') } : undefined;
+  if (opts.memory && opts.dataDir !== undefined) fail('--memory and --data-dir go apart: one keeps the state in memory, the other on disk', 2);
+  // The relay's own folder in the usual data directory: `hooktunnel relay` keeps what it holds across restarts.
+  const dataDir = opts.memory ? undefined : opts.dataDir ?? join(resolveDataDir(), 'relay');
   let relay: RelayHandle;
   try {
     relay = await createRelay({
@@ -53,6 +60,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
       tokens: opts.token,
       tokensFile: opts.tokensFile,
       stateFile: opts.stateFile,
+      dataDir,
       open: opts.open,
       trustProxy: opts.trustProxy,
       tls,
@@ -83,6 +91,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
     }
   });
   onSignals(() => relay.close());
+  process.stderr.write(`${chalk.gray(dataDir ? `state in ${join(dataDir, 'relay.db')}` : 'state in memory (--memory): kept requests and tunnel ids go with this process')}\n`);
   process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
 }
 
@@ -108,7 +117,9 @@ export function relayCommand(): Command {
     .addOption(new Option('--tunnels-per-token <count>', 'tunnels open at once per token').argParser(intOption('--tunnels-per-token', 1, 100_000)).default(DEFAULT_LIMITS.tunnelsPerToken))
     .addOption(new Option('--header-timeout <seconds>', 'time to send the request head (408 beyond)').argParser(seconds('--header-timeout', 3600)).default(DEFAULT_LIMITS.headersTimeoutMs / 1000))
     .addOption(new Option('--body-timeout <seconds>', 'longest pause in a request body (408 beyond)').argParser(seconds('--body-timeout', 3600)).default(DEFAULT_LIMITS.bodyIdleTimeoutMs / 1000))
-    .option('--state-file <file>', 'keep tunnel ids and their reservations in this file across restarts')
+    .option('--data-dir <dir>', "keep tunnel ids and kept requests in an SQLite file here (default: a relay/ folder in HOOKTUNNEL_HOME or the platform data directory)")
+    .option('--memory', 'keep the state in memory only: a restart forgets tunnel ids and kept requests')
+    .option('--state-file <file>', 'with --memory: keep tunnel ids in this JSON file across restarts; otherwise: import it into the data directory once')
     .addOption(new Option('--reservation <seconds>', "how long a disconnected tunnel's id stays reserved for its owner").argParser(seconds('--reservation', 365 * 86400)).default(86400))
     .addOption(new Option('--offline-wait <seconds>', 'how long a request for an offline tunnel waits for its agent before 503').argParser(seconds('--offline-wait', 300)).default(10))
     .addOption(new Option('--offline-max <count>', 'requests kept per offline tunnel (oldest dropped beyond)').argParser(intOption('--offline-max', 0, 100_000)).default(100))

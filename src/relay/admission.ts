@@ -6,17 +6,18 @@ import { CLOSE_REPLACED, CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSIO
 import { bearer, isLoopback, parseAllowList, senderAddress, viaProxy, type TokenSet } from './auth.js';
 import type { TunnelAccess } from './gate.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
-import type { TokenUsage } from './limits.js';
-import type { OfflineQueues } from './offline.js';
-import type { TunnelRegistry } from './registry.js';
+import type { LocalTunnels } from './local.js';
 import { sendSocketError } from './respond.js';
 import { AgentSession, type SessionHooks } from './session.js';
+import type { Claimed, RelayStore } from './store/types.js';
+import { secretDigest } from './tunnel-ids.js';
 
 /** What admission needs from the relay. */
 export interface AdmissionContext {
-  readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
-  readonly queues: OfflineQueues;
-  readonly usage: TokenUsage;
+  readonly local: LocalTunnels<AgentSession>;
+  readonly store: Pick<RelayStore, 'directory' | 'inbox' | 'usage'>;
+  /** Told when the store fails; the agent is refused with `relay_store_unavailable`. */
+  readonly onStoreError: (err: Error) => void;
   readonly tokens: TokenSet;
   /** Accept agents from any address without a token (`--open`). */
   readonly open: boolean;
@@ -73,28 +74,43 @@ export class Admission {
     } catch {
       return;
     }
-    const { registry, usage, queues } = this.ctx;
+    const { local, store, onStoreError } = this.ctx;
     const session = new AgentSession(ws, this.ctx.hooks);
-    let claimed;
+    let claimed: Claimed;
+    let access: TunnelAccess;
     try {
       const allowList = hello.allow?.length ? hello.allow : undefined;
-      const access: TunnelAccess = { owner, authDigest: hello.auth, allow: allowList ? parseAllowList(allowList) : undefined, allowList };
+      access = { owner, authDigest: hello.auth, allow: allowList ? parseAllowList(allowList) : undefined, allowList };
       // An agent taking its own tunnel back while the relay still holds the old, half-dead connection replaces it
       // and opens nothing new (claim checks the secret); without this, an owner at the limit could never reconnect.
-      const retaking = hello.tunnel !== undefined && registry.get(hello.tunnel)?.owner === owner;
-      if (!retaking && !usage.canOpen(owner)) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
-      claimed = registry.claim(session, hello.tunnel, hello.secret, access);
+      const retaking = hello.tunnel !== undefined && local.get(hello.tunnel)?.session.owner === owner;
+      if (!retaking && !(await store.usage.canOpen(owner))) throw new HooktunnelError(ErrorCode.RateLimited, 'too many tunnels open for this token');
+      claimed = await store.directory.claim(hello.tunnel, hello.secret, access);
+      // A stranger's id whose reservation ran out: what was kept for its old owner is not this agent's.
+      if (!claimed.inherited) await store.inbox.forget([claimed.id]);
     } catch (err) {
-      if (!isHooktunnelError(err)) throw err;
-      return refuse(ws, err.code, err.message);
+      if (isHooktunnelError(err)) return refuse(ws, err.code, err.message);
+      onStoreError(err as Error);
+      return refuse(ws, ErrorCode.RelayStoreUnavailable, 'the relay cannot reach its store; try again shortly');
+    }
+    if (session.isClosed) {
+      // The agent went away while the claim was being made: the id is reserved for it as after any disconnect.
+      return void store.directory.release(claimed.id, claimed.epoch).catch(onStoreError);
     }
     session.tunnel = claimed.id;
     session.owner = owner;
-    usage.count(owner, 1);
-    claimed.replaced?.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
+    store.usage.count(owner, 1);
+    const replaced = local.set(claimed.id, { session, access, epoch: claimed.epoch, secretDigest: secretDigest(claimed.secret).toString('hex') });
+    replaced?.session.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');
     const url = advertisedUrl(req, claimed.id, { publicUrl: this.ctx.publicUrl, domain: this.ctx.domain, tls: this.ctx.tls });
     session.control({ type: 'ready', tunnel: claimed.id, url, secret: claimed.secret });
-    const missed = queues.pending(claimed.id);
+    let missed;
+    try {
+      missed = await store.inbox.pending(claimed.id);
+    } catch (err) {
+      // The tunnel works; what was kept stays in the store and is offered at the agent's next connection.
+      return onStoreError(err as Error);
+    }
     session.deliverMissed(missed.items, missed.dropped);
   }
 }

@@ -1,17 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../errors.js';
 import type { RequestHead } from '../protocol/index.js';
-import type { TunnelAccess } from './gate.js';
 import type { RelayLimits } from './limits.js';
-import { keptRequest, readBounded, sendOffline, type OfflineLimits, type OfflineQueues } from './offline.js';
-import type { TunnelRegistry } from './registry.js';
+import type { LocalTunnels } from './local.js';
+import { keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
 import { sendError } from './respond.js';
 import type { AgentSession } from './session.js';
+import type { Inbox } from './store/types.js';
 
 /** What the requests of an away agent need from the relay. */
 export interface AwayContext {
-  readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
-  readonly queues: OfflineQueues;
+  readonly local: LocalTunnels<AgentSession>;
+  readonly inbox: Inbox;
+  /** The inbox survives this process: a request waiting when the relay stops is kept, not refused. */
+  readonly durable: boolean;
+  /** Told when the inbox fails (the sender is answered that the request was not kept). */
+  readonly onStoreError: (err: Error) => void;
   readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs' | 'maxInFlight'>;
   readonly offline: OfflineLimits;
 }
@@ -24,7 +28,7 @@ interface Held {
 
 /**
  * Requests for a tunnel whose agent is away: each waits a little for the agent to come back and is then relayed
- * normally, else answered 503 and kept for the agent. Their bodies are in memory while they wait, so per tunnel
+ * normally, else kept in the inbox and then (only once it is stored) answered 503 `agent_offline`. Their bodies are in memory while they wait, so per tunnel
  * they are bounded like the rest: at most `maxInFlight` requests (503 `tunnel_busy` beyond) and `offline.maxBytes`
  * bytes of body between them (a request that does not fit is not kept, and counted as dropped); a stalled body gets
  * 408 as it would online.
@@ -72,7 +76,7 @@ export class AwayRequests {
   }
 
   private async wait(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, room: (n: number) => boolean): Promise<void> {
-    const { registry, queues, limits, offline } = this.ctx;
+    const { local, inbox, limits, offline } = this.ctx;
     const arrivedAt = Date.now();
     const gone = new AbortController();
     res.on('close', () => gone.abort());
@@ -87,14 +91,19 @@ export class AwayRequests {
       return void res.once('finish', () => req.socket.destroy());
     }
     if (read.kind !== 'body') {
-      queues.refuse(tunnel);
+      inbox.refuse(tunnel).catch(this.ctx.onStoreError);
       return sendOffline(res, tunnel, read.kind === 'no_room' ? 'full' : 'too_large');
     }
     const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
-    const session = await registry.whenOnline(tunnel, offline.waitMs - (Date.now() - arrivedAt), cancel);
+    const session = await local.whenOnline(tunnel, offline.waitMs - (Date.now() - arrivedAt), cancel);
     if (session && !res.destroyed) return session.relay(req, res, head, read.body);
-    if (this.stopping.signal.aborted) return sendOffline(res, tunnel, 'stopping');
-    queues.keep(tunnel, keptRequest(head, read.body, arrivedAt));
+    if (this.stopping.signal.aborted && !this.ctx.durable) return sendOffline(res, tunnel, 'stopping');
+    try {
+      await inbox.keep(tunnel, keptRequest(head, read.body, arrivedAt));
+    } catch (err) {
+      this.ctx.onStoreError(err as Error);
+      return sendOffline(res, tunnel, 'unstored');
+    }
     sendOffline(res, tunnel, 'kept');
   }
 }

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
 import { ErrorCode } from '../errors.js';
 import { allowed, checkBasicAuth } from './auth.js';
-import type { RelayLimits, TokenUsage } from './limits.js';
+import type { RelayLimits } from './limits.js';
+import type { UsageCounter } from './store/types.js';
 
 /** Who may call a tunnel, as its agent asked in the hello; kept while the tunnel is reserved. */
 export interface TunnelAccess {
@@ -28,7 +29,7 @@ export interface Refusal {
  * can fix them: header count, address (`sender`, see senderAddress), credentials, rate, body size. Returns the refusal
  * or undefined.
  */
-export function gate(req: IncomingMessage, sender: string | undefined, tunnel: string, access: TunnelAccess, limits: RelayLimits, usage: TokenUsage): Refusal | undefined {
+export function gate(req: IncomingMessage, sender: string | undefined, tunnel: string, access: TunnelAccess, limits: RelayLimits, usage: UsageCounter): Refusal | undefined {
   if (req.rawHeaders.length / 2 >= limits.maxHeaderCount) {
     return { code: ErrorCode.HeadersTooLarge, message: `more than ${limits.maxHeaderCount - 1} header lines` };
   }

@@ -1,3 +1,5 @@
+import type { UsageCounter } from './store/types.js';
+
 /** Limits the relay enforces, with their defaults (README "Limits"). */
 export interface RelayLimits {
   /** Tunnels one token (or, without tokens, one agent address) may hold at once. */
@@ -32,15 +34,15 @@ export const DEFAULT_LIMITS: RelayLimits = {
 
 const MINUTE_MS = 60_000;
 
-/** Per-token usage: tunnels held and requests in the current minute (a fixed window per token). */
-export class TokenUsage {
+/** Per-token usage in this process: tunnels held and requests in the current minute (a fixed window per token). */
+export class TokenUsage implements UsageCounter {
   private readonly tunnels = new Map<string, number>();
   private readonly windows = new Map<string, { start: number; count: number }>();
 
   constructor(private readonly limits: Pick<RelayLimits, 'tunnelsPerToken' | 'requestsPerMinute'>) {}
 
   /** True when `key` may open one more tunnel. */
-  canOpen(key: string): boolean {
+  async canOpen(key: string): Promise<boolean> {
     return (this.tunnels.get(key) ?? 0) < this.limits.tunnelsPerToken;
   }
 

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { customAlphabet } from 'nanoid';
 import { ErrorCode } from '../errors.js';
-import type { MissedHead, RequestHead } from '../protocol/index.js';
+import type { RequestHead } from '../protocol/index.js';
 import { sendError } from './respond.js';
+import type { KeptRequest } from './store/types.js';
+
+export type { KeptRequest } from './store/types.js';
 
 /** How the relay treats requests for a tunnel whose agent is away. */
 export interface OfflineLimits {
@@ -23,88 +26,6 @@ export const DEFAULT_OFFLINE_LIMITS: OfflineLimits = { waitMs: 10_000, maxCount:
 const RETRY_AFTER_S = 30;
 
 const keptId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
-
-/** A request answered by the relay while its agent was away, kept for the agent. */
-export interface KeptRequest {
-  readonly head: MissedHead;
-  readonly body: Buffer;
-}
-
-interface Queue {
-  items: KeptRequest[];
-  bytes: number;
-  /** Dropped since the agent last received the queue. */
-  dropped: number;
-}
-
-/** Kept requests per tunnel id, bounded by count, bytes and age; the oldest go first, and are counted. */
-export class OfflineQueues {
-  private readonly queues = new Map<string, Queue>();
-  /** Requests dropped by the limits since the relay started. */
-  droppedTotal = 0;
-
-  constructor(private readonly limits: OfflineLimits) {}
-
-  /** Keeps a request for `tunnel`, dropping the oldest while over the limits. */
-  keep(tunnel: string, item: KeptRequest): void {
-    const q = this.queues.get(tunnel) ?? { items: [], bytes: 0, dropped: 0 };
-    this.queues.set(tunnel, q);
-    q.items.push(item);
-    q.bytes += item.body.length;
-    while (q.items.length > this.limits.maxCount || q.bytes > this.limits.maxBytes) this.dropOldest(q);
-  }
-
-  /** Counts a request that could not be kept at all (its body alone is over the byte limit). */
-  refuse(tunnel: string): void {
-    const q = this.queues.get(tunnel) ?? { items: [], bytes: 0, dropped: 0 };
-    this.queues.set(tunnel, q);
-    q.dropped++;
-    this.droppedTotal++;
-  }
-
-  /** What is kept for `tunnel` (expired items removed), and how many were dropped since the last delivery. */
-  pending(tunnel: string): { items: readonly KeptRequest[]; dropped: number } {
-    const q = this.queues.get(tunnel);
-    if (!q) return { items: [], dropped: 0 };
-    const cutoff = Date.now() - this.limits.ttlMs;
-    while (q.items.length > 0 && q.items[0]!.head.arrivedAt < cutoff) this.dropOldest(q);
-    const dropped = q.dropped;
-    q.dropped = 0;
-    return { items: [...q.items], dropped };
-  }
-
-  /** Forgets the kept requests the agent has acknowledged. */
-  ack(tunnel: string, ids: readonly string[]): void {
-    const q = this.queues.get(tunnel);
-    if (!q) return;
-    const gone = new Set(ids);
-    q.items = q.items.filter((item) => {
-      if (!gone.has(item.head.id)) return true;
-      q.bytes -= item.body.length;
-      return false;
-    });
-    if (q.items.length === 0 && q.dropped === 0) this.queues.delete(tunnel);
-  }
-
-  /** Forgets a tunnel whose reservation ran out. */
-  forget(tunnel: string): void {
-    this.queues.delete(tunnel);
-  }
-
-  /** Requests kept across all tunnels. */
-  get size(): number {
-    let n = 0;
-    for (const q of this.queues.values()) n += q.items.length;
-    return n;
-  }
-
-  private dropOldest(q: Queue): void {
-    const item = q.items.shift()!;
-    q.bytes -= item.body.length;
-    q.dropped++;
-    this.droppedTotal++;
-  }
-}
 
 /** How reading a body for an agent that is away ended. */
 export type BoundedRead =
@@ -146,13 +67,15 @@ export function readBounded(req: IncomingMessage, max: number, idleMs: number, r
 }
 
 /** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`, saying whether it was kept. */
-export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full' | 'stopping'): void {
+export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full' | 'stopping' | 'unstored'): void {
   const message = {
     kept: `the agent of tunnel "${tunnel}" is offline; this request was kept and will be shown to it when it reconnects`,
     too_large: `the agent of tunnel "${tunnel}" is offline, and this request is too large to keep`,
     full: `the agent of tunnel "${tunnel}" is offline, and the relay holds as many request bytes for it as it may; this request was not kept`,
-    // Kept requests live in memory, so they would go with this process: say so rather than claim to keep it.
+    // A relay that keeps requests in memory (`--memory`) would lose them with this process: say so rather than
+    // claim to keep it. A relay with a store on disk keeps it instead.
     stopping: `the agent of tunnel "${tunnel}" is offline and the relay is shutting down; this request was not kept`,
+    unstored: `the agent of tunnel "${tunnel}" is offline, and the relay could not store this request; it was not kept`,
   }[outcome];
   sendError(res, ErrorCode.AgentOffline, message, { 'Retry-After': String(RETRY_AFTER_S) });
 }

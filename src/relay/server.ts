@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.js';
 import { headerCount } from '../protocol/headers.js';
 import {
+  CLOSE_REPLACED,
   HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
   stripHopByHop,
@@ -14,93 +15,31 @@ import {
 import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
-import { DEFAULT_LIMITS, TokenUsage, type RelayLimits } from './limits.js';
+import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { AwayRequests } from './away.js';
-import { DEFAULT_OFFLINE_LIMITS, OfflineQueues, type OfflineLimits } from './offline.js';
-import { TunnelRegistry } from './registry.js';
-import { RegistryFile } from './state-file.js';
+import { LocalTunnels } from './local.js';
+import { DEFAULT_OFFLINE_LIMITS, type OfflineLimits } from './offline.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
 import type { AgentSession, SessionHooks } from './session.js';
+import { openRelayStore } from './store/open.js';
+import type { RelayStore } from './store/types.js';
+import type { RelayHandle, RelayOptions, RelayStats } from './options.js';
 
-/** Options of createRelay. Every field has a default. */
-export interface RelayOptions {
-  /** Port to listen on; 0 picks a free one. Default 8080. */
-  readonly port?: number;
-  /** Address to listen on. Default `0.0.0.0`. */
-  readonly host?: string;
-  /** Enables subdomain routing: `Host: <id>.<domain>` reaches tunnel `<id>`. */
-  readonly domain?: string;
-  /** Base URL to advertise (a relay behind a TLS proxy). Default: from the Host header the agent dialled. */
-  readonly publicUrl?: string;
-  /** How long the relay waits for an agent's response head once the request is complete. Default 120 s. */
-  readonly responseTimeoutMs?: number;
-  /** Ping interval; a connection that misses one whole interval is terminated. Default 5 s. */
-  readonly heartbeatMs?: number;
-  /** How long a disconnected tunnel's id stays reserved for its owner. Default 24 h. */
-  readonly reservationMs?: number;
-  /** How long close() lets in-flight requests finish. Default 5 s. */
-  readonly shutdownGraceMs?: number;
-  /** Requests for a tunnel whose agent is away: how long to wait, how many to keep and for how long. */
-  readonly offline?: Partial<OfflineLimits>;
-  /** Tokens agents must present; with none (and no tokensFile), only agents on this machine are accepted. */
-  readonly tokens?: readonly string[];
-  /** A file of tokens, one per line; reread by `reloadTokens()` (the CLI calls it on SIGHUP). */
-  readonly tokensFile?: string;
-  /** Accept agents from anywhere without a token. Anyone can then open tunnels on this relay. */
-  readonly open?: boolean;
-  /**
-   * The relay runs behind a reverse proxy that appends the sender's address to X-Forwarded-For and sets
-   * X-Forwarded-Proto (`--trust-proxy`): allow lists, per-address limits and the headers the target sees use those.
-   */
-  readonly trustProxy?: boolean;
-  /** Size, rate and time limits (README "Limits"). */
-  readonly limits?: Partial<RelayLimits>;
-  /** Serve HTTPS and WSS with this certificate and key (PEM). */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
-  /**
-   * A file where the relay keeps tunnel ids, their owners' secret digests and reservations across restarts
-   * (`--state-file`). Without it a restarted relay has forgotten every tunnel. Throws `invalid_argument` at start
-   * for a file that is not a relay state.
-   */
-  readonly stateFile?: string;
-  /** Told when the state file cannot be written (the relay carries on). Default: a line on stderr. */
-  readonly onStateError?: (err: Error) => void;
-}
+export type { RelayHandle, RelayOptions, RelayStats } from './options.js';
 
-/** Counters the relay exposes at `/_hooktunnel/metrics`. */
-export interface RelayStats {
-  readonly tunnels: number;
-  readonly inFlight: number;
-  readonly requests: number;
-  readonly violations: number;
-  /** Requests kept for agents that are away. */
-  readonly kept: number;
-  /** Kept requests dropped by the offline limits since start. */
-  readonly dropped: number;
-  /** Requests waiting now for an agent that is away (see AwayRequests). */
-  readonly waiting: number;
-}
-
-/** A running relay. */
-export interface RelayHandle {
-  /** Base URL, e.g. `http://127.0.0.1:8080`. */
-  readonly url: string;
-  readonly port: number;
-  readonly host: string;
-  stats(): RelayStats;
-  /** Rereads the tokens file; resolves with the number of tokens now in force. */
-  reloadTokens(): number;
-  /** Stops accepting, tells agents it is going away, lets in-flight requests finish (bounded), then closes. */
-  close(): Promise<void>;
-}
 
 const DEFAULTS = { port: 8080, host: '0.0.0.0', responseTimeoutMs: 120_000, reservationMs: 24 * 3600_000, shutdownGraceMs: 5_000 };
 
 /** Starts a relay; resolves once it is listening. */
 export async function createRelay(options: RelayOptions = {}): Promise<RelayHandle> {
   const relay = new Relay({ ...DEFAULTS, ...options, domain: options.domain?.toLowerCase().replace(/\.$/, '') });
-  return relay.listen();
+  try {
+    return await relay.listen();
+  } catch (err) {
+    await relay.closeStore();
+    throw err;
+  }
 }
 
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
@@ -110,40 +49,55 @@ const ignore = (): void => {};
 
 class Relay {
   private readonly server: Server;
-  private readonly registry: TunnelRegistry<AgentSession, TunnelAccess>;
+  private readonly local = new LocalTunnels<AgentSession>();
+  private readonly store: RelayStore;
+  /** Store calls not awaited by a request (releases, acks, sweeps): close() waits for them. */
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly onStoreError: (err: Error) => void;
+  /** The last store call failed (the default reporter stays quiet until one succeeds). */
+  private storeFailing = false;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly offlineLimits: OfflineLimits;
-  private readonly queues: OfflineQueues;
   private readonly limits: RelayLimits;
   private readonly trustProxy: boolean;
-  private readonly usage: TokenUsage;
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
   private readonly away: AwayRequests;
 
   constructor(private readonly options: ResolvedOptions) {
-    const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: cannot write the relay state file ${options.stateFile}: ${err.message}\n`));
-    this.registry = new TunnelRegistry(options.reservationMs, options.stateFile ? new RegistryFile(options.stateFile, onStateError) : undefined);
+    // By default a failing store is reported once, and again once it answers (not at every heartbeat meanwhile).
+    const onStateError = options.onStateError ?? ((err: Error) => {
+      if (this.storeFailing) return;
+      this.storeFailing = true;
+      process.stderr.write(`warning: relay state (${this.store.location}): ${err.message}; retrying\n`);
+    });
+    this.onStoreError = onStateError;
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
-    this.queues = new OfflineQueues(this.offlineLimits);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.away = new AwayRequests({ registry: this.registry, queues: this.queues, limits: this.limits, offline: this.offlineLimits });
-    this.trustProxy = options.trustProxy === true;
-    this.usage = new TokenUsage(this.limits);
+    // Before the store: a tokens file that cannot be read must not leave a store open (and its file locked).
     this.tokens = new TokenSet(options.tokens ?? [], options.tokensFile);
+    this.store = options.store ?? openRelayStore({
+      dataDir: options.dataDir, stateFile: options.stateFile, reservationMs: options.reservationMs, offline: this.offlineLimits, limits: this.limits,
+      onNotice: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)), onStateError,
+    });
+    this.away = new AwayRequests({
+      local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
+    });
+    this.trustProxy = options.trustProxy === true;
     const hooks: SessionHooks = {
       counters: this.counters,
       responseTimeoutMs: options.responseTimeoutMs,
       limits: this.limits,
       onClose: (session) => {
-        this.registry.release(session.tunnel, session);
-        if (session.owner) this.usage.count(session.owner, -1);
+        const gone = this.local.remove(session.tunnel, session);
+        if (gone) this.inBackground(this.store.directory.release(session.tunnel, gone.epoch).then(() => this.sweep()));
+        if (session.owner) this.store.usage.count(session.owner, -1);
       },
       onControl: (session, msg) => this.onControl(session, msg),
     };
     this.admission = new Admission({
-      registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
+      local: this.local, store: this.store, onStoreError: onStateError, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
       hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
     });
     const serverOptions = {
@@ -174,8 +128,9 @@ class Relay {
       });
     });
     this.heartbeat = setInterval(() => {
-      for (const s of this.registry.sessions()) s.heartbeat();
-      for (const id of this.registry.sweep()) this.queues.forget(id);
+      for (const s of this.local.sessions()) s.heartbeat();
+      // One chain that always reaches the store, so that its success says the store answers.
+      this.inBackground(this.renew().then(() => this.sweep()).then(() => this.store.inbox.expire()));
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
     const { port } = server.address() as AddressInfo;
@@ -193,9 +148,50 @@ class Relay {
 
   private stats(): RelayStats {
     let inFlight = 0;
-    for (const s of this.registry.sessions()) inFlight += s.inFlight;
+    for (const s of this.local.sessions()) inFlight += s.inFlight;
     const { requests, violations } = this.counters;
-    return { tunnels: this.registry.size, inFlight, requests, violations, kept: this.queues.size, dropped: this.queues.droppedTotal, waiting: this.away.size };
+    const { kept, dropped } = this.store.inbox.counts();
+    return { tunnels: this.local.size, inFlight, requests, violations, kept, dropped, waiting: this.away.size };
+  }
+
+  /** Closes the store (createRelay calls it when listening failed). */
+  closeStore(): Promise<void> {
+    return this.store.close();
+  }
+
+  /** Forgets tunnels whose reservation ran out, with what was kept for them. */
+  private async sweep(): Promise<void> {
+    const gone = await this.store.directory.sweep();
+    if (gone.length > 0) await this.store.inbox.forget(gone);
+  }
+
+  /**
+   * Renews this relay's claims; a tunnel another relay took over since (its agent reconnected there) is closed here
+   * as replaced (4003), so that two relays never both deliver to one tunnel. While the store is unreachable the
+   * renewal fails and the tunnels connected here carry on.
+   */
+  private async renew(): Promise<void> {
+    const claims = this.local.claims();
+    if (claims.length === 0) return;
+    const lost = await this.store.directory.renew(claims);
+    const renewed = new Map(claims.map((c) => [c.id, c.epoch]));
+    for (const id of lost) {
+      const entry = this.local.get(id);
+      // A newer connection here since the renewal started holds a newer claim: it stays.
+      if (entry && entry.epoch === renewed.get(id)) entry.session.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner through another relay');
+    }
+  }
+
+  private storeAnswered(): void {
+    if (!this.storeFailing) return;
+    this.storeFailing = false;
+    if (!this.options.onStateError) process.stderr.write(`relay state (${this.store.location}) answers again\n`);
+  }
+
+  /** Runs a store call nobody waits for: its failure is reported, and close() waits for it. */
+  private inBackground(p: Promise<unknown>): void {
+    const tracked = p.then(() => this.storeAnswered(), (err: Error) => this.onStoreError(err)).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   private routeOf(req: IncomingMessage): Route {
@@ -224,15 +220,30 @@ class Relay {
     }
   }
 
-  /** A request for a tunnel: gatekeeping, then the agent, or the offline path while it is away. */
+  /**
+   * A request for a tunnel: gatekeeping, then the agent, or the offline path while it is away. A tunnel connected
+   * to this relay is served from the local table alone; only one that is not asks the store whether it exists.
+   */
   private toTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string): void {
-    const access = this.registry.meta(tunnel);
-    const session = this.registry.get(tunnel);
-    if (!access || (!session && !this.registry.isReserved(tunnel))) {
-      return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
-    }
+    const here = this.local.get(tunnel);
+    if (here) return this.serveTunnel(req, res, tunnel, path, here.access, here.session);
+    this.store.directory.lookup(tunnel).then(
+      (record) => {
+        if (!record) return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
+        // It may have connected here while the store answered.
+        const now = this.local.get(tunnel);
+        this.serveTunnel(req, res, tunnel, path, now?.access ?? record.access, now?.session);
+      },
+      (err: Error) => {
+        this.onStoreError(err);
+        sendError(res, ErrorCode.RelayStoreUnavailable, `the relay cannot reach its store to find tunnel "${tunnel}"; try again shortly`, { 'Retry-After': '1' });
+      },
+    );
+  }
+
+  private serveTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string, access: TunnelAccess, session: AgentSession | undefined): void {
     this.counters.requests++;
-    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.usage);
+    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.store.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
     if (!session) return void this.away.handle(req, res, tunnel, this.requestHead(req, path));
     if (session.inFlight >= this.limits.maxInFlight) {
@@ -244,9 +255,9 @@ class Relay {
   private onControl(session: AgentSession, msg: AgentControl): void {
     switch (msg.type) {
       case 'ping':
-        return session.control({ type: 'pong', owned: this.registry.get(session.tunnel) === session });
+        return session.control({ type: 'pong', owned: this.local.get(session.tunnel)?.session === session });
       case 'missed_ack':
-        return this.queues.ack(session.tunnel, msg.ids);
+        return this.inBackground(this.store.inbox.ack(session.tunnel, msg.ids));
       case 'hello':
         return session.violation('hello after the handshake');
     }
@@ -303,15 +314,17 @@ class Relay {
   private async close(): Promise<void> {
     clearInterval(this.heartbeat);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const sessions = this.registry.sessions();
+    const sessions = this.local.sessions();
     for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
     this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
     const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
-    // Every tunnel is now reserved for its owner: written before the process may exit.
-    this.registry.save();
+    // Every tunnel is now reserved for its owner (the releases are in the background set): written before the
+    // process may exit.
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.store.close();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await closed;

@@ -15,7 +15,7 @@ import {
 import { batchedSender } from '../transport.js';
 import { RelayExchange, type StreamSink } from './exchange.js';
 import type { RelayLimits } from './limits.js';
-import type { KeptRequest } from './offline.js';
+import type { KeptRequest } from './store/types.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
 export const CLOSE_PROTOCOL_ERROR = 4002;
@@ -74,6 +74,11 @@ export class AgentSession implements StreamSink {
       if (!this.closed) this.hooks.counters.violations++;
       this.shutdown();
     });
+  }
+
+  /** True once the connection is closed (or closing). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Number of exchanges in flight. */

@@ -1,31 +1,28 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { parseAllowList } from './auth.js';
 import type { TunnelAccess } from './gate.js';
-import type { RegistryStore, SavedTunnel } from './registry.js';
+import { decodeAccess, encodeAccess } from './store/access-codec.js';
+
+/** One tunnel as the state file keeps it. */
+export interface SavedTunnel<M> {
+  readonly id: string;
+  /** SHA-256 hex of the owner's secret (the secret itself is never written down). */
+  readonly secretDigest: string;
+  /** When the reservation of a disconnected tunnel ends (ms since epoch). */
+  readonly reservedUntil: number;
+  /** Connected when saved: once loaded, reserved for a whole reservation from then (the relay died under it). */
+  readonly connected: boolean;
+  readonly meta: M;
+}
+
+/** Where the in-memory directory keeps its ids across restarts (`--memory --state-file`). */
+export interface RegistryStore<M> {
+  load(): SavedTunnel<M>[];
+  save(tunnels: readonly SavedTunnel<M>[]): void;
+}
 
 /** Format of the state file, kept in it as `version`. */
 const STATE_VERSION = 1;
-
-/** What of a tunnel's access rules is written down: the owner key (a token digest or an address), never a secret. */
-interface SavedAccess {
-  readonly owner: string;
-  readonly authDigest?: string;
-  readonly allow?: readonly string[];
-}
-
-function encodeAccess(a: TunnelAccess): SavedAccess {
-  return { owner: a.owner, ...(a.authDigest ? { authDigest: a.authDigest } : {}), ...(a.allowList ? { allow: a.allowList } : {}) };
-}
-
-function decodeAccess(v: unknown): TunnelAccess | undefined {
-  const a = v as Partial<SavedAccess> | null;
-  if (!a || typeof a.owner !== 'string') return undefined;
-  if (a.authDigest !== undefined && !/^[0-9a-f]{64}$/.test(a.authDigest)) return undefined;
-  if (a.allow !== undefined && !(Array.isArray(a.allow) && a.allow.every((c) => typeof c === 'string'))) return undefined;
-  const allow = a.allow?.length ? parseAllowList(a.allow) : undefined;
-  return { owner: a.owner, authDigest: a.authDigest, allow, allowList: a.allow?.length ? a.allow : undefined };
-}
 
 function isSaved(v: unknown): v is SavedTunnel<unknown> {
   const t = v as Partial<SavedTunnel<unknown>> | null;

@@ -373,11 +373,11 @@ describe('never lose a webhook', () => {
     expect(jsonLines(third).filter((e) => e.type === 'missed')).toEqual([]);
   });
 
-  it('with --state-file, a relay killed with SIGKILL still refuses the id to others after its restart, and keeps its requests for the owner', { timeout: 30_000 }, async () => {
+  it('with --memory --state-file, a relay killed with SIGKILL still refuses the id to others after its restart, and keeps its requests for the owner', { timeout: 30_000 }, async () => {
     const home = tempHome();
     const stateFile = join(home, 'relay-state.json');
     const target = await startTarget((req, res) => res.end(`got ${req.url}`));
-    const first = await relayProcess(0, ['--state-file', stateFile, '--offline-wait', '0']);
+    const first = await relayProcess(0, ['--memory', '--state-file', stateFile, '--offline-wait', '0']);
     const agent = runCli([String(target.port), '--json', '--relay', first.url, '--subdomain', 'survives'], { HOOKTUNNEL_HOME: home });
     await agent.waitForLine(/"type":"ready"/);
     // The claim is written at the end of the relay's event-loop turn: wait for it to be on disk, not for a time.
@@ -390,7 +390,7 @@ describe('never lose a webhook', () => {
     await first.cli.exited();
     agent.child.kill('SIGINT');
     await agent.exited();
-    const second = await relayProcess(first.port, ['--state-file', stateFile, '--offline-wait', '0']);
+    const second = await relayProcess(first.port, ['--memory', '--state-file', stateFile, '--offline-wait', '0']);
 
     // Someone else asking for the id right after the restart is refused: the relay remembers it has an owner.
     await expect(connectAgent({ relay: second.url, target: target.url, subdomain: 'survives' })).rejects.toMatchObject({ code: 'tunnel_taken' });

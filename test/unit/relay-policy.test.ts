@@ -7,7 +7,6 @@ import { basicAuthDigest } from '../../src/protocol/index.js';
 import type { IncomingMessage } from 'node:http';
 import { TokenSet, allowed, bearer, checkBasicAuth, isLoopback, parseAllowList, senderAddress, viaProxy } from '../../src/relay/auth.js';
 import { TokenUsage } from '../../src/relay/limits.js';
-import { OfflineQueues, keptRequest } from '../../src/relay/offline.js';
 
 /** The parts of a request senderAddress and viaProxy read. */
 const incoming = (peer: string, headers: Record<string, string | string[]> = {}): IncomingMessage =>
@@ -88,47 +87,19 @@ describe('tunnel access', () => {
 });
 
 describe('per-token limits', () => {
-  it('counts tunnels and requests per minute, with the seconds to wait', () => {
+  it('counts tunnels and requests per minute, with the seconds to wait', async () => {
     const usage = new TokenUsage({ tunnelsPerToken: 1, requestsPerMinute: 2 });
-    expect(usage.canOpen('a')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(true);
     usage.count('a', 1);
-    expect(usage.canOpen('a')).toBe(false);
-    expect(usage.canOpen('b')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(false);
+    expect(await usage.canOpen('b')).toBe(true);
     usage.count('a', -1);
-    expect(usage.canOpen('a')).toBe(true);
+    expect(await usage.canOpen('a')).toBe(true);
 
     expect(usage.request('a', 0)).toBe(0);
     expect(usage.request('a', 1000)).toBe(0);
     expect(usage.request('a', 30_000)).toBe(30);
     expect(usage.request('a', 60_000)).toBe(0);
-  });
-});
-
-describe('offline queue', () => {
-  const head = { method: 'POST', path: '/x', headers: [], remote: '', host: '' };
-
-  it('keeps per tunnel, drops the oldest beyond count or bytes, and reports the drops once', () => {
-    const q = new OfflineQueues({ waitMs: 0, maxCount: 2, maxBytes: 10, ttlMs: 60_000 });
-    q.keep('t', keptRequest(head, Buffer.from('aaaa'), Date.now()));
-    q.keep('t', keptRequest(head, Buffer.from('bbbb'), Date.now()));
-    q.keep('t', keptRequest(head, Buffer.from('cccc'), Date.now()));
-    q.keep('t', keptRequest(head, Buffer.from('dddddddd'), Date.now()));
-
-    const first = q.pending('t');
-    expect(first.items.map((i) => i.body.toString())).toEqual(['dddddddd']);
-    expect(first.dropped).toBe(3);
-    expect(q.pending('t').dropped).toBe(0);
-    expect(q.droppedTotal).toBe(3);
-    q.ack('t', [first.items[0]!.head.id]);
-    expect(q.pending('t').items).toEqual([]);
-  });
-
-  it('expires kept requests after the TTL', () => {
-    const q = new OfflineQueues({ waitMs: 0, maxCount: 10, maxBytes: 100, ttlMs: 1000 });
-    q.keep('t', keptRequest(head, Buffer.from('old'), Date.now() - 5000));
-    q.keep('t', keptRequest(head, Buffer.from('new'), Date.now()));
-
-    expect(q.pending('t').items.map((i) => i.body.toString())).toEqual(['new']);
   });
 });
 

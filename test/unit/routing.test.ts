@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../src/agent/target.js';
 import { ErrorCode, isHooktunnelError } from '../../src/errors.js';
 import { normaliseHost, route } from '../../src/relay/routing.js';
-import { validateTunnelId } from '../../src/relay/registry.js';
+import { validateTunnelId } from '../../src/relay/tunnel-ids.js';
 
 describe('route', () => {
   it('routes /t/<id> by literal prefix, passing the rest unchanged', () => {

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Debian's redis-server (`apt-get install redis-server`; `.ci/run` installs it), from the PATH. */
+export const REDIS_SERVER = 'redis-server';
+
+/** A redis-server on loopback with a private directory; stop() ends it by PID and removes the directory. */
+export interface TestRedis {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function startOnce(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} not ready within 10 s: ${out}`)), 10_000);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/Ready to accept connections/.test(out)) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    });
+    child.stderr!.resume();
+    const onExit = (code: number | null): void => fail(new Error(`redis-server exited (${code}) before it was ready: ${out}`));
+    child.on('exit', onExit);
+  });
+}
+
+/**
+ * Starts redis-server on a free loopback port (picked, then bound by redis-server; another process could take it
+ * in between, so a start that fails is tried again on another port, three times at most), or on `port` (a restart).
+ */
+export async function startRedis(at?: { port: number }): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-redis-'));
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = at?.port ?? (await freePort());
+    let child: ChildProcess;
+    try {
+      child = await startOnce(port, dir);
+    } catch (err) {
+      lastError = err as Error;
+      continue;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return {
+      url: `redis://127.0.0.1:${port}/0`,
+      port,
+      pid: child.pid!,
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+        await exited;
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw lastError!;
+}
