@@ -12,7 +12,8 @@ function tableText(header, rows) {
 
 function value(c) {
   if (c.unit === 'x') return ratio(c.value);
-  return f(c.value, c.unit === 'ms' || c.unit === 's' ? 3 : 1);
+  if (c.unit === 'ms') return f(c.value, c.value >= 10 ? 0 : 3);
+  return f(c.value, c.unit === 's' ? 3 : 1);
 }
 
 function floorCell(c) {
