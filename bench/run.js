@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BODY_REPS, RELAY_IDLE_FLAGS, RELAY_LOAD_FLAGS, RESULTS, ROOT, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/config.js';
+import { BODY_REPS, PHASES, RELAY_IDLE_FLAGS, RELAY_LOAD_FLAGS, RESULTS, ROOT, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/config.js';
 import { idlePhase } from './lib/idle.js';
 import { loadPhase } from './lib/load.js';
 import { CLK_TCK, installCleanup, killAllNow, sleep, stopAll, wasInterrupted } from './lib/proc.js';
@@ -70,12 +70,12 @@ async function main() {
     },
     targets: TARGETS,
   };
-  const load = await loadPhase();
-  const idle = await idlePhase();
+  const load = PHASES.has('load') ? await loadPhase() : undefined;
+  const idle = PHASES.has('idle') ? await idlePhase() : undefined;
   results.load = load;
-  results.idle = idle.figures;
-  results.startup = await startupPhase();
-  results.problems = [...load.problems, ...idle.problems];
+  results.idle = idle?.figures;
+  results.startup = PHASES.has('startup') ? await startupPhase() : { missing: 'start-up: not measured (BENCH_PHASES)' };
+  results.problems = [...(load?.problems ?? []), ...(idle?.problems ?? [])];
   results.checks = evaluate(results);
   results.meta.elapsedSeconds = (Date.now() - started) / 1000;
   results.meta.loadavgAfter = loadavg();

@@ -72,7 +72,6 @@ export class Child {
     this.proc.stdin.on('error', () => {});
     this.proc.stderr.on('data', (d) => {
       this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-8192);
-      this.onStderr?.(d);
     });
     this.proc.stdout.on('data', (d) => this.onStdout(d));
   }
