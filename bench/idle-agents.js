@@ -1,5 +1,6 @@
 // Opens many idle tunnels on a relay, speaking the agent handshake with the `ws` package directly, so that the
-// relay's memory per idle tunnel can be measured without 1,000 agent processes. Run by bench/run.js.
+// relay's memory per idle tunnel can be measured without 10,000 agent processes. bench/lib/idle.js runs a few
+// of these side by side.
 //
 //   node bench/idle-agents.js <relayPort>
 //

@@ -49,21 +49,42 @@ export function jsonLine(event: ReadyEvent | RequestEvent): string {
 }
 
 /**
- * Wraps a sink so that lines written during one event-loop turn go out in one write: under load the printer
- * costs one syscall per turn instead of one per exchange. `flush()` writes what is pending now (before an exit).
+ * Lines written within this long of the previous write to the sink wait for the next one. Each write wakes the
+ * reader (a terminal, `jq`, a supervisor), and on a small machine that wake-up competes with the relay and the
+ * sender for the CPUs: one line per exchange to a pipe added about 0.1 ms to every exchange at c=1 in the
+ * benchmark. A person or a program reading the lines does not see 10 ms.
+ */
+export const LINE_PACE_MS = 10;
+
+/**
+ * Wraps a sink so that lines go out in as few writes as possible: at the end of the event-loop turn when the sink
+ * has been quiet for LINE_PACE_MS (a lone webhook's line is not delayed), else gathered until LINE_PACE_MS after
+ * the previous write. Under load the printer costs one syscall, and its reader one wake-up, per 10 ms instead of
+ * one per exchange. `flush()` writes what is pending now (before an exit).
  */
 export function batchedLines(sink: LineSink): LineSink & { flush(): void } {
   let pending = '';
+  let lastWrite = -Infinity;
+  let immediate: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
+    if (immediate) clearImmediate(immediate);
+    if (timer) clearTimeout(timer);
+    immediate = timer = undefined;
     if (pending === '') return;
     const text = pending;
     pending = '';
+    lastWrite = performance.now();
     sink.write(text);
   };
   return {
     write(text: string) {
-      if (pending === '') setImmediate(flush);
       pending += text;
+      if (!immediate && !timer) {
+        const wait = lastWrite + LINE_PACE_MS - performance.now();
+        if (wait <= 0) immediate = setImmediate(flush);
+        else timer = setTimeout(flush, Math.ceil(wait));
+      }
       return true;
     },
     flush,

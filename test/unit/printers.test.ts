@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../../src/agent/events.js';
-import { formatRequestLine } from '../../src/ui/printers.js';
+import { LINE_PACE_MS, batchedLines, formatRequestLine } from '../../src/ui/printers.js';
 
 const base: RequestEvent = { type: 'request', id: 'x1', method: 'POST', path: '/hooks?x=1', status: 200, durationMs: 3.1, requestBytes: 1200, responseBytes: 17 };
 const colours = new Chalk({ level: 1 });
@@ -23,5 +23,40 @@ describe('the line printer', () => {
     expect(failed).toContain(`${colours.red('502')}`);
     expect(failed).toContain(`${colours.red('upstream_unreachable')}`);
     expect(formatRequestLine({ ...base, status: 502, error: 'upstream_unreachable' }, plain)).not.toMatch(/\u001b\[/);
+  });
+});
+
+describe('batched lines', () => {
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('writes a line after a quiet spell at the end of the turn, then gathers lines until LINE_PACE_MS after that write', async () => {
+    const writes: Array<{ text: string; at: number }> = [];
+    const out = batchedLines({ write: (text) => writes.push({ text, at: performance.now() }) });
+    out.write('a\n');
+    out.write('b\n');
+    expect(writes).toEqual([]);
+    await turn();
+    expect(writes.map((w) => w.text)).toEqual(['a\nb\n']);
+    // Right after a write: nothing goes out on the next turn, the next lines wait for the pace and leave together.
+    out.write('c\n');
+    await turn();
+    out.write('d\n');
+    await turn();
+    expect(writes).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, LINE_PACE_MS + 20));
+    expect(writes.map((w) => w.text)).toEqual(['a\nb\n', 'c\nd\n']);
+    expect(writes[1]!.at - writes[0]!.at).toBeGreaterThanOrEqual(LINE_PACE_MS - 1);
+  });
+
+  it('flush() writes what is pending at once and nothing is written twice', async () => {
+    const writes: string[] = [];
+    const out = batchedLines({ write: (text) => writes.push(text) });
+    out.write('a\n');
+    await turn();
+    out.write('b\n');
+    out.flush();
+    expect(writes).toEqual(['a\n', 'b\n']);
+    await new Promise((resolve) => setTimeout(resolve, LINE_PACE_MS + 20));
+    expect(writes).toEqual(['a\n', 'b\n']);
   });
 });
