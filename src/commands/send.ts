@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import chalk from 'chalk';
-import { request } from 'undici';
 import { IdentityFile } from '../agent/identity.js';
 import { parseTarget } from '../agent/target.js';
 import { isHooktunnelError } from '../errors.js';
@@ -91,6 +90,8 @@ export async function runSend(provider: string | undefined, event: string | unde
     }
   }
   const signed = signRequest({ url, headers: built.headers, body }, secret, now);
+  // undici only now: `send --list` and bad input answer without it.
+  const { request } = await import('undici');
   const began = performance.now();
   try {
     const res = await request(signed.url, { method: 'POST', headers: signed.headers, body });
