@@ -58,6 +58,32 @@ function summary(samples) {
   return { medianMs: round(median), minMs: round(sorted[0]), maxMs: round(sorted[sorted.length - 1]), samplesMs: samples.map(round) };
 }
 
+/** The processes and data directories of the measurement under way, for cleanUpNow. */
+const live = { pids: new Set(), dirs: new Set() };
+
+function makeHome() {
+  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-startup-'));
+  live.dirs.add(dir);
+  return dir;
+}
+
+function removeHome(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  live.dirs.delete(dir);
+}
+
+function started(child) {
+  live.pids.add(child.pid);
+  child.once('exit', () => live.pids.delete(child.pid));
+  return child;
+}
+
+/** On exit (an error, Ctrl-C, bench/run.js stopping): kills what still runs, by PID, and removes the data dirs. */
+function cleanUpNow() {
+  for (const pid of live.pids) killPid(pid, 'SIGKILL');
+  for (const dir of live.dirs) rmSync(dir, { recursive: true, force: true });
+}
+
 function killPid(pid, signal) {
   try {
     process.kill(pid, signal);
@@ -85,10 +111,10 @@ function exited(child, ms, pids = []) {
  * exit; a non-zero exit is an error.
  */
 async function timeToExit(args, cli = true) {
-  const home = mkdtempSync(join(tmpdir(), 'hooktunnel-startup-'));
+  const home = makeHome();
   try {
     const began = performance.now();
-    const child = spawn(process.execPath, cli ? [CLI, ...args] : args, { env: cleanEnv(home), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = started(spawn(process.execPath, cli ? [CLI, ...args] : args, { env: cleanEnv(home), stdio: ['ignore', 'ignore', 'pipe'] }));
     let stderr = '';
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4096)));
     const code = await new Promise((resolve, reject) => {
@@ -106,7 +132,7 @@ async function timeToExit(args, cli = true) {
     if (code !== 0) throw new Error(`hooktunnel ${args.join(' ')} exited ${code}: ${stderr.trim()}`);
     return ms;
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    removeHome(home);
   }
 }
 
@@ -116,7 +142,7 @@ async function timeToExit(args, cli = true) {
  */
 async function timeToUrl(command, args, env, agentPid) {
   const began = performance.now();
-  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = started(spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] }));
   child.stdin.on('error', () => {});
   let output = '';
   let stderr = '';
@@ -131,6 +157,11 @@ async function timeToUrl(command, args, env, agentPid) {
       };
       child.stdout.on('data', (d) => {
         output += d.toString('utf8');
+        const inner = agentPid?.(output);
+        if (inner !== undefined && !live.pids.has(inner)) {
+          live.pids.add(inner);
+          child.once('exit', () => live.pids.delete(inner));
+        }
         if (URL_PATTERN.test(output.replace(ANSI, ''))) {
           const ms = performance.now() - began;
           done(() => resolve(ms));
@@ -149,11 +180,11 @@ async function timeToUrl(command, args, env, agentPid) {
 
 /** One embedded-relay run: `hooktunnel <port> --no-ui --data-dir <tmp>`. */
 async function urlEmbeddedOnce(port) {
-  const home = mkdtempSync(join(tmpdir(), 'hooktunnel-startup-'));
+  const home = makeHome();
   try {
     return await timeToUrl(process.execPath, [CLI, String(port), '--no-ui', '--data-dir', home], cleanEnv(home));
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    removeHome(home);
   }
 }
 
@@ -164,7 +195,7 @@ const quote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
  * execs the CLI (so that PID is the agent's, to stop it by).
  */
 async function urlInspectorOnce(port) {
-  const home = mkdtempSync(join(tmpdir(), 'hooktunnel-startup-'));
+  const home = makeHome();
   try {
     const cli = [process.execPath, CLI, String(port), '--data-dir', home].map(quote).join(' ');
     const shell = `stty cols 100 rows 30 2>/dev/null; echo "hooktunnel-pid:$$"; exec ${cli}`;
@@ -175,7 +206,7 @@ async function urlInspectorOnce(port) {
     };
     return await timeToUrl('script', ['-qfec', shell, '/dev/null'], env, agentPid);
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    removeHome(home);
   }
 }
 
@@ -211,6 +242,7 @@ export async function measureStartup({ runs = 7 } = {}) {
     target.listen(0, '127.0.0.1', resolve);
   });
   const { port } = target.address();
+  process.on('exit', cleanUpNow);
   try {
     const cases = {
       node: () => timeToExit(['-e', '0'], false),
@@ -224,6 +256,7 @@ export async function measureStartup({ runs = 7 } = {}) {
     const urlInspector = figures.urlInspector ?? { medianMs: null, minMs: null, maxMs: null, samplesMs: [], skipped: 'no `script` (util-linux) on PATH' };
     return { runs, node: figures.node, version: figures.version, help: figures.help, urlEmbedded: figures.urlEmbedded, urlInspector, targets: { ...STARTUP_TARGETS } };
   } finally {
+    process.off('exit', cleanUpNow);
     target.closeAllConnections();
     await new Promise((resolve) => target.close(resolve));
   }
@@ -248,6 +281,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.stderr.write('BENCH_STARTUP_RUNS must be a whole number from 1 to 50\n');
     process.exit(1);
   }
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
   try {
     const result = await measureStartup({ runs });
     process.stdout.write(`${table(result)}\n\n${JSON.stringify(result, null, 2)}\n`);
