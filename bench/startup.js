@@ -37,7 +37,6 @@ const STOP_GRACE_MS = 5_000;
 /** The embedded relay's public URL, on the plain line and on the inspector's screen. */
 const URL_PATTERN = /https?:\/\/[\w.:[\]-]+\/t\/[a-z0-9-]+/i;
 // CSI and OSC sequences, so that a URL drawn with colours is still found on the screen.
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
 /** The environment of every run: no configured relay, token or secrets, no CI (ink draws nothing live under CI). */
@@ -138,7 +137,8 @@ async function timeToExit(args, cli = true) {
 
 /**
  * Spawns `command args` and resolves with the milliseconds from spawn to the moment the URL shows on its stdout
- * (ANSI stripped); then stops the agent (`agentPid(output)`, else the child) with SIGTERM and waits for it.
+ * (ANSI stripped), and the output until then; then stops the agent (`agentPid(output)`, else the child) with
+ * SIGTERM and waits for it.
  */
 async function timeToUrl(command, args, env, agentPid) {
   const began = performance.now();
@@ -164,7 +164,7 @@ async function timeToUrl(command, args, env, agentPid) {
         }
         if (URL_PATTERN.test(output.replace(ANSI, ''))) {
           const ms = performance.now() - began;
-          done(() => resolve(ms));
+          done(() => resolve({ ms, output }));
         }
       });
       child.once('error', (err) => done(() => reject(err)));
@@ -182,7 +182,7 @@ async function timeToUrl(command, args, env, agentPid) {
 async function urlEmbeddedOnce(port) {
   const home = makeHome();
   try {
-    return await timeToUrl(process.execPath, [CLI, String(port), '--no-ui', '--data-dir', home], cleanEnv(home));
+    return (await timeToUrl(process.execPath, [CLI, String(port), '--no-ui', '--data-dir', home], cleanEnv(home))).ms;
   } finally {
     removeHome(home);
   }
@@ -204,7 +204,10 @@ async function urlInspectorOnce(port) {
       const m = /hooktunnel-pid:(\d+)/.exec(output);
       return m ? Number(m[1]) : undefined;
     };
-    return await timeToUrl('script', ['-qfec', shell, '/dev/null'], env, agentPid);
+    const { ms, output } = await timeToUrl('script', ['-qfec', shell, '/dev/null'], env, agentPid);
+    // The inspector draws on the alternate screen; without it this would time the plain printer.
+    if (!output.includes('\x1b[?1049h')) throw new Error('the inspector did not start in the pseudo-terminal (no alternate screen): plain output instead');
+    return ms;
   } finally {
     removeHome(home);
   }
