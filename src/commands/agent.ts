@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
+import { preloadForwarding } from '../agent/forward.js';
 import { IdentityFile } from '../agent/identity.js';
 import type { Target } from '../agent/target.js';
 import { attachRecorder } from '../capture/recorder.js';
@@ -126,6 +127,8 @@ export async function runAgent(target: Target | undefined, opts: AgentCliOptions
   } else {
     attachReporter(agent.events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out, err: process.stderr });
   }
+  // The URL is out: load the forwarding code (undici) now, so the first request does not wait for it.
+  preloadForwarding();
   let offlineReason: string | undefined;
   agent.events.on('state', (e) => {
     if (e.state === 'offline') offlineReason = e.reason;
