@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { defineAgentCommand } from './commands/agent.js';
-import { captureCommands } from './commands/capture.js';
-import { relayCommand } from './commands/relay.js';
-import { sendCommand } from './commands/send.js';
+// Only commander and the command definitions load here: each command imports what it needs when it runs, so
+// `--version`, `--help` and usage errors answer without loading ink, React, undici, ws or better-sqlite3.
+import { defineAgentCommand } from './commands/agent-command.js';
+import { captureCommands } from './commands/capture-commands.js';
+import { relayCommand } from './commands/relay-command.js';
+import { sendCommand } from './commands/send-command.js';
 import { EXIT_USAGE, fail } from './commands/shared.js';
 import { isHooktunnelError } from './errors.js';
 

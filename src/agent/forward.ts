@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { ErrorCode } from '../errors.js';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../protocol/index.js';
 import type { Target } from './target.js';
@@ -35,9 +35,33 @@ export interface ForwarderOptions {
   readonly connections?: number;
 }
 
+type Undici = typeof import('undici');
+
+let undici: Promise<Undici> | undefined;
+
+/**
+ * undici, imported when the first request is forwarded rather than with this module: it is about a fifth of what an
+ * agent loads (60 ms here), and nothing needs it before then, so `hooktunnel <port>` shows its URL without it.
+ */
+function loadUndici(): Promise<Undici> {
+  return (undici ??= import('undici'));
+}
+
+/**
+ * Starts loading undici now, so that the first request does not wait for it: for the CLI, once the URL is out.
+ * A failure to load is reported by the first forward() instead.
+ */
+export function preloadForwarding(): void {
+  loadUndici().catch(() => {});
+}
+
 /** Sends requests to one target over a keep-alive connection pool (undici). Shared by the agent and replay. */
 export class Forwarder {
-  private readonly pool: Pool;
+  /** Made when undici has loaded; requests forwarded before then wait for it, in order. */
+  private pool: Pool | undefined;
+  private poolMade: Promise<unknown> | undefined;
+  private closed = false;
+  private readonly poolOptions: Pool.Options;
   readonly timeoutMs: number;
 
   constructor(
@@ -45,18 +69,28 @@ export class Forwarder {
     options: ForwarderOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-    this.pool = new Pool(target.origin, {
+    this.poolOptions = {
       connections: options.connections ?? 128,
       pipelining: 1,
       headersTimeout: this.timeoutMs,
       // Bodies may legitimately pause for long (a slow sender, backpressure); the sender's own close ends them.
       bodyTimeout: 0,
       connect: { autoSelectFamily: true },
-    });
+    };
   }
 
   /** Forwards one request; the handler gets the response head, body and end, or the error. */
   forward(req: ForwardRequest, handler: ForwardHandler): void {
+    if (this.pool) return this.dispatch(this.pool, req, handler);
+    if (this.closed) return handler.onError(new Error('the forwarder is closed'));
+    this.poolMade ??= loadUndici().then(({ Pool }) => (this.pool = new Pool(this.target.origin, this.poolOptions)));
+    this.poolMade.then(
+      () => this.dispatch(this.pool!, req, handler),
+      (err: Error) => handler.onError(err),
+    );
+  }
+
+  private dispatch(pool: Pool, req: ForwardRequest, handler: ForwardHandler): void {
     const options: Dispatcher.DispatchOptions = {
       method: req.method as Dispatcher.HttpMethod,
       path: this.target.basePath + req.path,
@@ -67,15 +101,17 @@ export class Forwarder {
       blocking: true,
     };
     try {
-      this.pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
+      pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
     } catch (err) {
       handler.onError(err as Error);
     }
   }
 
-  /** Closes the pool's connections. */
+  /** Closes the pool's connections (once made: a request still waiting for undici then fails as on a closed pool). */
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.closed = true;
+    await this.poolMade?.catch(() => {});
+    await this.pool?.destroy();
   }
 }
 

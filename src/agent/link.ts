@@ -2,7 +2,6 @@ import WebSocket from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import {
   CLOSE_REPLACED,
-  CONNECT_PATH,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   MAX_FRAME_BYTES,
@@ -13,6 +12,9 @@ import {
   type RelayControl,
 } from '../protocol/index.js';
 import { batchedSender } from '../transport.js';
+import { connectUrl } from './relay-url.js';
+
+export { connectUrl };
 
 /** What the relay said when it accepted the tunnel. */
 export interface Welcome {
@@ -50,20 +52,6 @@ export interface DialOptions {
   /** Extra CA certificates (PEM) to trust for a `wss://` relay with a private CA. */
   readonly ca?: string | Buffer;
   readonly heartbeatMs: number;
-}
-
-/** Turns `http://relay:8080` into the WebSocket URL of its connect endpoint. */
-export function connectUrl(relay: string): string {
-  let url: URL;
-  try {
-    url = new URL(relay);
-  } catch {
-    throw new HooktunnelError(ErrorCode.InvalidArgument, `invalid relay URL "${relay}"`);
-  }
-  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
-  if (!scheme) throw new HooktunnelError(ErrorCode.InvalidArgument, `relay URL "${relay}" must be http(s):// or ws(s)://`);
-  const base = url.pathname.replace(/\/+$/, '');
-  return `${scheme}//${url.host}${base}${CONNECT_PATH}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, HooktunnelError } from '../errors.js';
 import { ensurePrivateDir } from '../paths.js';
+import { DB_FILE, STORE_DEFAULTS } from './defaults.js';
 import { Retention, type RetentionLimits } from './retention.js';
 import { BODY_FILES_DIR, MIGRATIONS, REQUEST, SCHEMA, SCHEMA_VERSION, bodyFileBit, bodyFilePath, type CaptureEnd, type CaptureHead, type Direction } from './schema.js';
 
@@ -28,11 +29,7 @@ export interface StoreOptions {
   readonly readonly?: boolean;
 }
 
-/** Defaults of the store's options. */
-export const STORE_DEFAULTS = { retain: 1000, retainBytes: 512 * 1024 * 1024, maxBodyBytes: 10 * 1024 * 1024 };
-
-/** File name of the database inside the data directory. */
-export const DB_FILE = 'captures.db';
+export { DB_FILE, STORE_DEFAULTS };
 
 const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete';
 

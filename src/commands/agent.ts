@@ -1,29 +1,29 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectAgent, type AgentHandle, type AgentOptions } from '../agent/connect.js';
 import type { AgentEventMap } from '../agent/events.js';
+import { preloadForwarding } from '../agent/forward.js';
 import { IdentityFile } from '../agent/identity.js';
-import { connectUrl } from '../agent/link.js';
-import { parseTarget, type Target } from '../agent/target.js';
+import type { Target } from '../agent/target.js';
 import { attachRecorder } from '../capture/recorder.js';
-import { CaptureStore, STORE_DEFAULTS } from '../capture/store.js';
+import { CaptureStore } from '../capture/store.js';
 import { ErrorCode, isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
-import { createRelay, type RelayHandle } from '../relay/server.js';
+import type { RelayHandle } from '../relay/server.js';
 import { sanitize } from '../ui/format.js';
 import { batchedLines } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
 import { wantsInspector } from '../ui/inspector/choose.js';
 import type { RunningInspector } from './inspector.js';
-import { EXIT_FAILURE, EXIT_USAGE, collect, fail, intOption, onSignals } from './shared.js';
-import { VERIFY_HELP, commandSecrets, verifyArgument } from './secrets.js';
+import { EXIT_FAILURE, EXIT_USAGE, fail, onSignals } from './shared.js';
+import { commandSecrets } from './secrets.js';
 
 /** Port the embedded relay tries first, so the local URL stays the same between runs; any free port otherwise. */
 const EMBEDDED_RELAY_PORT = 7071;
 
-interface AgentCliOptions {
+/** The agent command's options, as commander parsed them (agent-command.ts). */
+export interface AgentCliOptions {
   relay?: string;
   subdomain?: string;
   json?: boolean;
@@ -44,33 +44,6 @@ interface AgentCliOptions {
   verify?: string[];
 }
 
-function targetArgument(value: string): Target {
-  try {
-    return parseTarget(value);
-  } catch (err) {
-    throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
-  }
-}
-
-/**
- * Checks `--relay` (or HOOKTUNNEL_RELAY) up front, so a malformed URL is bad input (exit 2), not a failed connection.
- * An empty value (`HOOKTUNNEL_RELAY=`) means none: the embedded relay.
- */
-function relayArgument(value: string): string | undefined {
-  if (value === '') return undefined;
-  try {
-    connectUrl(value);
-  } catch (err) {
-    throw new InvalidArgumentError(isHooktunnelError(err) ? `${err.message}.` : String(err));
-  }
-  return value;
-}
-
-function authArgument(value: string): string {
-  if (!/^[^:]+:.+$/.test(value)) throw new InvalidArgumentError('--auth must be user:password.');
-  return value;
-}
-
 /** Connects, preferring the tunnel id this machine held last time on this relay (same URL as before). */
 async function connectRemembering(options: AgentOptions, identities: IdentityFile, key: string, named: boolean): Promise<AgentHandle> {
   const remembered = identities.load(key);
@@ -83,7 +56,8 @@ async function connectRemembering(options: AgentOptions, identities: IdentityFil
   }
 }
 
-async function runAgent(target: Target | undefined, opts: AgentCliOptions): Promise<void> {
+/** `hooktunnel <target>`: connects (to the embedded relay unless `--relay`), captures, shows the exchanges until stopped. */
+export async function runAgent(target: Target | undefined, opts: AgentCliOptions): Promise<void> {
   if (!target) fail('missing target: the port or URL of your local server, e.g. `hooktunnel 3000`', EXIT_USAGE);
   let ca: Buffer | undefined;
   try {
@@ -92,9 +66,12 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     fail(`cannot read --ca ${opts.ca}: ${(err as Error).message}`, EXIT_USAGE);
   }
   const secrets = commandSecrets(opts);
+  // ink and React take the longest to load: they load while the relay starts and the store opens.
+  const inspectorLoading = wantsInspector(opts) ? loadInspector() : undefined;
   let embedded: RelayHandle | undefined;
   let relayUrl = opts.relay;
   if (!relayUrl) {
+    const { createRelay } = await import('../relay/server.js');
     // Only this machine can reach it, so no per-minute cap: a local load test through the tunnel is yours to run.
     const limits = { requestsPerMinute: Number.MAX_SAFE_INTEGER };
     embedded = await createRelay({ host: '127.0.0.1', port: EMBEDDED_RELAY_PORT, limits }).catch(() => createRelay({ host: '127.0.0.1', port: 0, limits }));
@@ -119,7 +96,7 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
       else process.stderr.write(`${chalk.yellow('warning')} ${text}\n`);
     });
   }
-  const inspectorModule = wantsInspector(opts) ? await loadInspector() : undefined;
+  const inspectorModule = await inspectorLoading;
   // The last lines (the final state, exchanges failed by close()) must reach stdout before the process exits.
   const out = batchedLines(process.stdout);
   let agent: AgentHandle | undefined;
@@ -140,6 +117,8 @@ async function runAgent(target: Target | undefined, opts: AgentCliOptions): Prom
     } else {
       attachReporter(events, ready, { json: opts.json === true, embedded: embedded !== undefined }, { out, err: process.stderr });
     }
+    // The URL is out: load the forwarding code (undici) now, so the first request does not wait for it.
+    preloadForwarding();
   });
   let offlineReason: string | undefined;
   events.on('state', (e) => {
@@ -200,28 +179,4 @@ function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
     process.stderr.write(`${chalk.yellow('warning')} captures are not recorded: ${(err as Error).message}\n`);
     return undefined;
   }
-}
-
-/** The default command, `hooktunnel <target>`: its argument and options, on `program`. */
-export function defineAgentCommand(program: Command): Command {
-  return program
-    .argument('[target]', 'your local server: a port (3000), host:port, or a URL (http://localhost:3000/base)', targetArgument)
-    .addOption(new Option('--relay <url>', 'relay to connect to (default: an embedded relay on 127.0.0.1)').env('HOOKTUNNEL_RELAY').argParser(relayArgument))
-    .addOption(new Option('--token <token>', 'token for a relay that requires one').env('HOOKTUNNEL_TOKEN'))
-    .option('--subdomain <name>', 'ask for this tunnel id instead of a random one')
-    .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')
-    .option('--no-ui', 'no live inspector: one plain line per exchange, even in a terminal')
-    .addOption(new Option('--host-header <mode>', 'Host header the target sees').choices(['rewrite', 'preserve']).default('rewrite'))
-    .addOption(new Option('--timeout <seconds>', 'how long the target may take to answer before 504').argParser(intOption('--timeout', 1, 3600)).default(30))
-    .addOption(new Option('--auth <user:password>', 'require this basic auth from senders (checked at the relay)').argParser(authArgument))
-    .addOption(new Option('--allow-ip <cidr>', 'accept senders from this address range only (repeatable)').argParser(collect))
-    .option('--ca <file>', 'trust this CA certificate (PEM) for an https:// relay with a private CA')
-    .option('--data-dir <dir>', 'where captures and tunnel ids are kept (default: HOOKTUNNEL_HOME, else the platform data directory)')
-    .option('--forward-missed', 'also forward requests that arrived while the agent was offline, in arrival order')
-    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
-    .option('--no-capture', 'do not record exchanges in the capture store')
-    .addOption(new Option('--capture-max-body <bytes>', 'store at most this much of each body (the rest is marked truncated)').argParser(intOption('--capture-max-body', 0, 2 ** 40)).default(STORE_DEFAULTS.maxBodyBytes))
-    .addOption(new Option('--retain <count>', 'keep the newest this many captures').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))
-    .addOption(new Option('--retain-bytes <bytes>', 'keep at most this many bytes of captured bodies').argParser(intOption('--retain-bytes', 0, 2 ** 50)).default(STORE_DEFAULTS.retainBytes))
-    .action((target: Target | undefined, opts: AgentCliOptions) => runAgent(target, opts));
 }

@@ -1,20 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import chalk from 'chalk';
-import { Command, Option } from 'commander';
 import { toCurl } from '../capture/curl.js';
 import { toHar, type CaptureWithBodies } from '../capture/har.js';
 import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures, type Capture } from '../capture/queries.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
-import { DB_FILE, type CaptureStore } from '../capture/store.js';
+import { DB_FILE } from '../capture/defaults.js';
+import type { CaptureStore } from '../capture/store.js';
 import { resolveDataDir } from '../paths.js';
 import { headerPairs } from '../protocol/headers.js';
 import { exchangeText } from '../ui/exchange-text.js';
 import { describePartialBody, formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
 import { signatureMark } from '../ui/printers.js';
-import { headerArgument, runReplay, targetArgument, type ReplayFlags } from './replay.js';
-import { VERIFY_HELP, verifyArgument } from './secrets.js';
-import { intOption } from './shared.js';
 import { openStore, withCapture, type StoreFlags } from './store-access.js';
 
 function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
@@ -56,7 +53,8 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
   })}\n`;
 }
 
-function runRequests(opts: StoreFlags & { limit: number; json?: boolean }): void {
+/** `hooktunnel requests`: the newest captures, one line (or JSON object) each. */
+export function runRequests(opts: StoreFlags & { limit: number; json?: boolean }): void {
   const dir = resolveDataDir(opts.dataDir);
   // Nothing captured yet is an empty list, not an error.
   if (!existsSync(join(dir, DB_FILE))) return void process.stderr.write(`no captures yet in ${dir}\n`);
@@ -66,7 +64,8 @@ function runRequests(opts: StoreFlags & { limit: number; json?: boolean }): void
   process.stdout.write(out.join(''));
 }
 
-function runShow(id: string, opts: StoreFlags & { json?: boolean }): void {
+/** `hooktunnel show <id>`: one exchange with its headers and bodies. */
+export function runShow(id: string, opts: StoreFlags & { json?: boolean }): void {
   const store = openStore(opts, true);
   const c = withCapture(() => findCapture(store, id));
   const b = bodies(store, c);
@@ -74,7 +73,8 @@ function runShow(id: string, opts: StoreFlags & { json?: boolean }): void {
   process.stdout.write(opts.json ? showJson(c, b) : exchangeText(c, b.requestBody, b.responseBody));
 }
 
-function runExport(ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }, version: string): void {
+/** `hooktunnel export [ids...]`: captures as HAR 1.2 or curl commands on stdout. */
+export function runExport(ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }, version: string): void {
   const store = openStore(opts, true);
   const items = withCapture(() => selectCaptures(store, ids)).map((c) => bodies(store, c));
   store.close();
@@ -85,40 +85,4 @@ function runExport(ids: string[], opts: StoreFlags & { format: 'har' | 'curl' },
     if (partial) process.stderr.write(`${chalk.yellow('warning')} capture ${c.id}: ${describePartialBody(partial)}; its curl command sends that part\n`);
   }
   process.stdout.write(items.map((item) => `${toCurl(item)}\n`).join(''));
-}
-
-/** `requests`, `show`, `replay` and `export`: the commands that read the capture store. */
-export function captureCommands(version: string): Command[] {
-  const dataDir = (): Option => new Option('--data-dir <dir>', "the agent's data directory (default: HOOKTUNNEL_HOME, else the platform data directory)");
-  const requests = new Command('requests')
-    .description('list the newest captured exchanges')
-    .addOption(new Option('--limit <n>', 'how many').argParser(intOption('--limit', 1, 10_000_000)).default(20))
-    .option('--json', 'one JSON object per capture (NDJSON), oldest first')
-    .addOption(dataDir())
-    .action(runRequests);
-  const show = new Command('show')
-    .description('show one exchange: headers and bodies')
-    .argument('<id>', 'capture id, or a unique prefix of it')
-    .option('--json', 'one JSON object with request and response, bodies in base64')
-    .addOption(dataDir())
-    .action(runShow);
-  const replay = new Command('replay')
-    .description('send a captured request again (to its target, or --to another); the replay is captured too')
-    .argument('<id>', 'capture id, or a unique prefix of it')
-    .option('--to <target>', 'send to this port, host:port or URL instead', targetArgument)
-    .option('--header <header>', "set a header, 'Name: value' ('Name:' removes it); repeatable", headerArgument)
-    .option('--body <file>', 'replace the body with this file (- for standard input)')
-    .option('--json', 'print the {"type":"request",…} event instead of a line')
-    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
-    .option('--secret <secret>', 'the secret of the provider that signed the captured request (to re-sign it)')
-    .option('--no-resign', 'send the captured signature headers untouched (default: re-sign when the secret is known)')
-    .addOption(dataDir())
-    .action((id: string, opts: ReplayFlags) => runReplay(id, opts));
-  const exportCmd = new Command('export')
-    .description('export captures as HAR 1.2 or curl commands')
-    .argument('[ids...]', 'capture ids or unique prefixes (default: all, oldest first)')
-    .addOption(new Option('--format <format>', 'output format').choices(['har', 'curl']).default('har'))
-    .addOption(dataDir())
-    .action((ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }) => runExport(ids, opts, version));
-  return [requests, show, replay, exportCmd];
 }

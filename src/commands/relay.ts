@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
-import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
-import { DEFAULT_LIMITS } from '../relay/limits.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
-import { collect, fail, intOption, onSignals } from './shared.js';
+import { fail, onSignals } from './shared.js';
 
-interface RelayCliOptions {
+/** The relay command's options, as commander parsed them (relay-command.ts). */
+export interface RelayCliOptions {
   port: number;
   host: string;
   domain?: string;
@@ -44,7 +43,8 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
-async function runRelay(opts: RelayCliOptions): Promise<void> {
+/** `hooktunnel relay`: starts the relay, prints where it listens, reloads tokens on SIGHUP, stops on SIGINT/SIGTERM. */
+export async function runRelay(opts: RelayCliOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) fail('--tls-cert and --tls-key go together', 2);
   const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key') } : undefined;
   if (opts.memory && opts.dataDir !== undefined) fail('--memory and --data-dir go apart: one keeps the state in memory, the other on disk', 2);
@@ -93,37 +93,4 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
   onSignals(() => relay.close());
   process.stderr.write(`${chalk.gray(dataDir ? `state in ${join(dataDir, 'relay.db')}` : 'state in memory (--memory): kept requests and tunnel ids go with this process')}\n`);
   process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
-}
-
-/** `hooktunnel relay`: the server agents connect to. */
-export function relayCommand(): Command {
-  const seconds = (name: string, max: number) => intOption(name, 0, max);
-  return new Command('relay')
-    .description('run a relay server that agents connect to')
-    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').argParser(intOption('--port', 0, 65535)).default(8080))
-    .option('--host <address>', 'address to listen on', '0.0.0.0')
-    .option('--domain <domain>', 'route <id>.<domain> to tunnel <id> (subdomain routing)')
-    .option('--public-url <url>', 'base URL to advertise, e.g. https://tunnel.example.com behind a TLS proxy')
-    .addOption(new Option('--token <token>', 'a token agents must present (repeatable)').argParser(collect))
-    .option('--tokens-file <file>', 'a file of tokens, one per line; reread on SIGHUP')
-    .option('--open', 'accept agents from anywhere without a token (anyone can then open tunnels here)')
-    .option('--trust-proxy', "behind a reverse proxy: take senders' addresses from the proxy's X-Forwarded-For (and its X-Forwarded-Proto)")
-    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM)')
-    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
-    .addOption(new Option('--max-body <bytes>', 'largest request body (413 beyond)').argParser(intOption('--max-body', 0, 2 ** 50)).default(DEFAULT_LIMITS.maxBodyBytes))
-    .addOption(new Option('--max-header-size <bytes>', 'largest request head (431 beyond)').argParser(intOption('--max-header-size', 1024, 1024 * 1024)).default(DEFAULT_LIMITS.maxHeaderBytes))
-    .addOption(new Option('--max-in-flight <count>', 'requests in flight per tunnel (503 beyond)').argParser(intOption('--max-in-flight', 1, 100_000)).default(DEFAULT_LIMITS.maxInFlight))
-    .addOption(new Option('--requests-per-minute <count>', 'requests per minute per token (429 beyond)').argParser(intOption('--requests-per-minute', 1, 10_000_000)).default(DEFAULT_LIMITS.requestsPerMinute))
-    .addOption(new Option('--tunnels-per-token <count>', 'tunnels open at once per token').argParser(intOption('--tunnels-per-token', 1, 100_000)).default(DEFAULT_LIMITS.tunnelsPerToken))
-    .addOption(new Option('--header-timeout <seconds>', 'time to send the request head (408 beyond)').argParser(seconds('--header-timeout', 3600)).default(DEFAULT_LIMITS.headersTimeoutMs / 1000))
-    .addOption(new Option('--body-timeout <seconds>', 'longest pause in a request body (408 beyond)').argParser(seconds('--body-timeout', 3600)).default(DEFAULT_LIMITS.bodyIdleTimeoutMs / 1000))
-    .option('--data-dir <dir>', "keep tunnel ids and kept requests in an SQLite file here (default: a relay/ folder in HOOKTUNNEL_HOME or the platform data directory)")
-    .option('--memory', 'keep the state in memory only: a restart forgets tunnel ids and kept requests')
-    .option('--state-file <file>', 'with --memory: keep tunnel ids in this JSON file across restarts; otherwise: import it into the data directory once')
-    .addOption(new Option('--reservation <seconds>', "how long a disconnected tunnel's id stays reserved for its owner").argParser(seconds('--reservation', 365 * 86400)).default(86400))
-    .addOption(new Option('--offline-wait <seconds>', 'how long a request for an offline tunnel waits for its agent before 503').argParser(seconds('--offline-wait', 300)).default(10))
-    .addOption(new Option('--offline-max <count>', 'requests kept per offline tunnel (oldest dropped beyond)').argParser(intOption('--offline-max', 0, 100_000)).default(100))
-    .addOption(new Option('--offline-max-bytes <bytes>', 'body bytes kept per offline tunnel').argParser(intOption('--offline-max-bytes', 0, 2 ** 40)).default(10 * 1024 * 1024))
-    .addOption(new Option('--offline-ttl <seconds>', 'how long kept requests are kept').argParser(intOption('--offline-ttl', 1, 365 * 86400)).default(86400))
-    .action((opts: RelayCliOptions) => runRelay(opts));
 }

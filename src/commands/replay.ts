@@ -1,14 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import chalk from 'chalk';
-import { InvalidArgumentError } from 'commander';
 import { replayCapture, replayEvents } from '../agent/replay.js';
 import { parseTarget, type Target } from '../agent/target.js';
 import { findCapture, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
-import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { removeHeader, setHeader } from '../protocol/headers.js';
 import { describePartialBody } from '../ui/format.js';
@@ -44,23 +42,6 @@ export function applyHeaderOverrides(headers: readonly string[], overrides: read
     out = value === '' ? removeHeader(out, name) : setHeader(out, name, value);
   }
   return out;
-}
-
-/** Commander parser of a repeatable `--header 'Name: value'`; anything else exits 2. */
-export function headerArgument(value: string, previous: string[] = []): string[] {
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(value) || /[\r\n\0]/.test(value)) {
-    throw new InvalidArgumentError(`--header must look like 'Name: value' (got "${value}").`);
-  }
-  return [...previous, value];
-}
-
-/** Commander parser of `--to`: a port, host:port or URL; anything else exits 2. */
-export function targetArgument(value: string): Target {
-  try {
-    return parseTarget(value);
-  } catch (err) {
-    throw new InvalidArgumentError(isHooktunnelError(err) ? err.message : String(err));
-  }
 }
 
 /** The replay's store: writable so that the replay is captured; read-only with a warning when it cannot be. */

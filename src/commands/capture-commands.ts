@@ -1,0 +1,45 @@
+import { Command, Option } from 'commander';
+import { headerArgument, targetArgument } from './arguments.js';
+import type { ReplayFlags } from './replay.js';
+import { VERIFY_HELP, verifyArgument } from './secrets.js';
+import { intOption } from './shared.js';
+import type { StoreFlags } from './store-access.js';
+
+/**
+ * `requests`, `show`, `replay` and `export`: the commands that read the capture store. The store and what reads it
+ * are loaded only when one of them runs (capture.ts, replay.ts).
+ */
+export function captureCommands(version: string): Command[] {
+  const dataDir = (): Option => new Option('--data-dir <dir>', "the agent's data directory (default: HOOKTUNNEL_HOME, else the platform data directory)");
+  const requests = new Command('requests')
+    .description('list the newest captured exchanges')
+    .addOption(new Option('--limit <n>', 'how many').argParser(intOption('--limit', 1, 10_000_000)).default(20))
+    .option('--json', 'one JSON object per capture (NDJSON), oldest first')
+    .addOption(dataDir())
+    .action(async (opts: StoreFlags & { limit: number; json?: boolean }) => (await import('./capture.js')).runRequests(opts));
+  const show = new Command('show')
+    .description('show one exchange: headers and bodies')
+    .argument('<id>', 'capture id, or a unique prefix of it')
+    .option('--json', 'one JSON object with request and response, bodies in base64')
+    .addOption(dataDir())
+    .action(async (id: string, opts: StoreFlags & { json?: boolean }) => (await import('./capture.js')).runShow(id, opts));
+  const replay = new Command('replay')
+    .description('send a captured request again (to its target, or --to another); the replay is captured too')
+    .argument('<id>', 'capture id, or a unique prefix of it')
+    .option('--to <target>', 'send to this port, host:port or URL instead', targetArgument)
+    .option('--header <header>', "set a header, 'Name: value' ('Name:' removes it); repeatable", headerArgument)
+    .option('--body <file>', 'replace the body with this file (- for standard input)')
+    .option('--json', 'print the {"type":"request",…} event instead of a line')
+    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
+    .option('--secret <secret>', 'the secret of the provider that signed the captured request (to re-sign it)')
+    .option('--no-resign', 'send the captured signature headers untouched (default: re-sign when the secret is known)')
+    .addOption(dataDir())
+    .action(async (id: string, opts: ReplayFlags) => (await import('./replay.js')).runReplay(id, opts));
+  const exportCmd = new Command('export')
+    .description('export captures as HAR 1.2 or curl commands')
+    .argument('[ids...]', 'capture ids or unique prefixes (default: all, oldest first)')
+    .addOption(new Option('--format <format>', 'output format').choices(['har', 'curl']).default('har'))
+    .addOption(dataDir())
+    .action(async (ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }) => (await import('./capture.js')).runExport(ids, opts, version));
+  return [requests, show, replay, exportCmd];
+}

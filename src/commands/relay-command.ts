@@ -1,0 +1,37 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_LIMITS } from '../relay/limits.js';
+import type { RelayCliOptions } from './relay.js';
+import { collect, intOption } from './shared.js';
+
+/** `hooktunnel relay`: the server agents connect to. The relay is loaded only when it runs (relay.ts). */
+export function relayCommand(): Command {
+  const seconds = (name: string, max: number) => intOption(name, 0, max);
+  return new Command('relay')
+    .description('run a relay server that agents connect to')
+    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').argParser(intOption('--port', 0, 65535)).default(8080))
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--domain <domain>', 'route <id>.<domain> to tunnel <id> (subdomain routing)')
+    .option('--public-url <url>', 'base URL to advertise, e.g. https://tunnel.example.com behind a TLS proxy')
+    .addOption(new Option('--token <token>', 'a token agents must present (repeatable)').argParser(collect))
+    .option('--tokens-file <file>', 'a file of tokens, one per line; reread on SIGHUP')
+    .option('--open', 'accept agents from anywhere without a token (anyone can then open tunnels here)')
+    .option('--trust-proxy', "behind a reverse proxy: take senders' addresses from the proxy's X-Forwarded-For (and its X-Forwarded-Proto)")
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .addOption(new Option('--max-body <bytes>', 'largest request body (413 beyond)').argParser(intOption('--max-body', 0, 2 ** 50)).default(DEFAULT_LIMITS.maxBodyBytes))
+    .addOption(new Option('--max-header-size <bytes>', 'largest request head (431 beyond)').argParser(intOption('--max-header-size', 1024, 1024 * 1024)).default(DEFAULT_LIMITS.maxHeaderBytes))
+    .addOption(new Option('--max-in-flight <count>', 'requests in flight per tunnel (503 beyond)').argParser(intOption('--max-in-flight', 1, 100_000)).default(DEFAULT_LIMITS.maxInFlight))
+    .addOption(new Option('--requests-per-minute <count>', 'requests per minute per token (429 beyond)').argParser(intOption('--requests-per-minute', 1, 10_000_000)).default(DEFAULT_LIMITS.requestsPerMinute))
+    .addOption(new Option('--tunnels-per-token <count>', 'tunnels open at once per token').argParser(intOption('--tunnels-per-token', 1, 100_000)).default(DEFAULT_LIMITS.tunnelsPerToken))
+    .addOption(new Option('--header-timeout <seconds>', 'time to send the request head (408 beyond)').argParser(seconds('--header-timeout', 3600)).default(DEFAULT_LIMITS.headersTimeoutMs / 1000))
+    .addOption(new Option('--body-timeout <seconds>', 'longest pause in a request body (408 beyond)').argParser(seconds('--body-timeout', 3600)).default(DEFAULT_LIMITS.bodyIdleTimeoutMs / 1000))
+    .option('--data-dir <dir>', "keep tunnel ids and kept requests in an SQLite file here (default: a relay/ folder in HOOKTUNNEL_HOME or the platform data directory)")
+    .option('--memory', 'keep the state in memory only: a restart forgets tunnel ids and kept requests')
+    .option('--state-file <file>', 'with --memory: keep tunnel ids in this JSON file across restarts; otherwise: import it into the data directory once')
+    .addOption(new Option('--reservation <seconds>', "how long a disconnected tunnel's id stays reserved for its owner").argParser(seconds('--reservation', 365 * 86400)).default(86400))
+    .addOption(new Option('--offline-wait <seconds>', 'how long a request for an offline tunnel waits for its agent before 503').argParser(seconds('--offline-wait', 300)).default(10))
+    .addOption(new Option('--offline-max <count>', 'requests kept per offline tunnel (oldest dropped beyond)').argParser(intOption('--offline-max', 0, 100_000)).default(100))
+    .addOption(new Option('--offline-max-bytes <bytes>', 'body bytes kept per offline tunnel').argParser(intOption('--offline-max-bytes', 0, 2 ** 40)).default(10 * 1024 * 1024))
+    .addOption(new Option('--offline-ttl <seconds>', 'how long kept requests are kept').argParser(intOption('--offline-ttl', 1, 365 * 86400)).default(86400))
+    .action(async (opts: RelayCliOptions) => (await import('./relay.js')).runRelay(opts));
+}
