@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import chalk from 'chalk';
 import { Command, Option } from 'commander';
 import { isHooktunnelError } from '../errors.js';
+import { DEFAULT_ORDERS_PER_HOUR } from '../relay/acme/budget.js';
 import { DEFAULT_LIMITS } from '../relay/limits.js';
+import { ensurePrivateDir, resolveDataDir } from '../paths.js';
+import type { AcmeOptions } from '../relay/acme/index.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
 import { collect, fail, intOption, onSignals } from './shared.js';
 
 interface RelayCliOptions {
-  port: number;
+  port?: number;
   host: string;
   domain?: string;
   publicUrl?: string;
@@ -18,6 +22,14 @@ interface RelayCliOptions {
   trustProxy?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  dataDir?: string;
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeCa?: string;
+  acmeDnsHook?: string;
+  acmeOrdersPerHour: number;
+  acmeRetry: number;
+  httpPort: number;
   reservation: number;
   offlineWait: number;
   offlineMax: number;
@@ -36,17 +48,47 @@ function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    fail(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    fail(`cannot read the ${what} ${path}: ${(err as Error).message}`);
   }
+}
+
+/** `--acme-*` into createRelay's `acme` option; exits 2 on flags that do not go together. */
+function acmeOptions(opts: RelayCliOptions): AcmeOptions | undefined {
+  const given = ['acmeDirectory', 'acmeCa', 'acmeDnsHook'].filter((k) => opts[k as keyof RelayCliOptions] !== undefined);
+  if (opts.acmeEmail === undefined) {
+    if (given.length > 0) fail('--acme-directory, --acme-ca and --acme-dns-hook need --acme-email', 2);
+    return undefined;
+  }
+  if (!opts.domain) fail('--acme-email needs --domain: certificates are for the domain and its tunnel hosts', 2);
+  if (opts.tlsCert) fail('--acme-email and --tls-cert go apart: certificates come from ACME or from you', 2);
+  if (!/^[^\s@]+@[^\s@]+$/.test(opts.acmeEmail)) fail(`--acme-email ${opts.acmeEmail} is not an e-mail address`, 2);
+  const dataDir = opts.dataDir ?? join(resolveDataDir(), 'relay');
+  try {
+    ensurePrivateDir(dataDir);
+  } catch (err) {
+    fail(`cannot create the data directory ${dataDir}: ${(err as Error).message}`);
+  }
+  return {
+    email: opts.acmeEmail,
+    directory: opts.acmeDirectory,
+    directoryCa: opts.acmeCa ? readPem(opts.acmeCa, '--acme-ca certificate') : undefined,
+    dir: join(dataDir, 'acme'),
+    httpPort: opts.httpPort,
+    dnsHook: opts.acmeDnsHook,
+    ordersPerHour: opts.acmeOrdersPerHour,
+    retryMs: opts.acmeRetry * 1000,
+  };
 }
 
 async function runRelay(opts: RelayCliOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) fail('--tls-cert and --tls-key go together', 2);
-  const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key') } : undefined;
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'TLS certificate'), key: readPem(opts.tlsKey, 'TLS key') } : undefined;
+  const acme = acmeOptions(opts);
+  const port = opts.port ?? (acme ? 443 : 8080);
   let relay: RelayHandle;
   try {
     relay = await createRelay({
-      port: opts.port,
+      port,
       host: opts.host,
       domain: opts.domain,
       publicUrl: opts.publicUrl,
@@ -56,6 +98,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
       open: opts.open,
       trustProxy: opts.trustProxy,
       tls,
+      acme,
       reservationMs: opts.reservation * 1000,
       offline: { waitMs: opts.offlineWait * 1000, maxCount: opts.offlineMax, maxBytes: opts.offlineMaxBytes, ttlMs: opts.offlineTtl * 1000 },
       limits: {
@@ -69,7 +112,7 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
       },
     });
   } catch (err) {
-    fail(isHooktunnelError(err) ? err.message : `cannot start the relay on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    fail(isHooktunnelError(err) ? err.message : `cannot start the relay on ${opts.host}:${port}: ${(err as Error).message}`);
   }
   const tokened = (opts.token?.length ?? 0) > 0 || opts.tokensFile !== undefined;
   if (opts.open && !tokened) process.stderr.write(`${chalk.yellow('warning')} --open: anyone who can reach this relay can open tunnels on it\n`);
@@ -83,7 +126,8 @@ async function runRelay(opts: RelayCliOptions): Promise<void> {
     }
   });
   onSignals(() => relay.close());
-  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
+  const secured = acme ? ` (TLS, ACME; challenges on port ${relay.httpPort})` : tls ? ' (TLS)' : '';
+  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${secured}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
 }
 
 /** `hooktunnel relay`: the server agents connect to. */
@@ -91,7 +135,7 @@ export function relayCommand(): Command {
   const seconds = (name: string, max: number) => intOption(name, 0, max);
   return new Command('relay')
     .description('run a relay server that agents connect to')
-    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').argParser(intOption('--port', 0, 65535)).default(8080))
+    .addOption(new Option('--port <port>', 'port to listen on (default: 8080, or 443 with --acme-email)').env('PORT').argParser(intOption('--port', 0, 65535)))
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--domain <domain>', 'route <id>.<domain> to tunnel <id> (subdomain routing)')
     .option('--public-url <url>', 'base URL to advertise, e.g. https://tunnel.example.com behind a TLS proxy')
@@ -101,6 +145,14 @@ export function relayCommand(): Command {
     .option('--trust-proxy', "behind a reverse proxy: take senders' addresses from the proxy's X-Forwarded-For (and its X-Forwarded-Proto)")
     .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--acme-email <address>', 'serve HTTPS with certificates from Let\'s Encrypt (or --acme-directory) for --domain and its tunnel hosts; the account\'s contact address')
+    .option('--acme-directory <url>', 'ACME directory URL, or "staging" / "production" (Let\'s Encrypt; default production)')
+    .option('--acme-ca <file>', "trust this CA (PEM) for the ACME directory's own HTTPS (a private ACME server, e.g. pebble)")
+    .option('--acme-dns-hook <command>', 'one wildcard certificate by DNS-01: the command is run with set|clear, the TXT record name and its value')
+    .addOption(new Option('--acme-orders-per-hour <count>', 'certificates ordered for tunnel hosts per hour, at most').argParser(intOption('--acme-orders-per-hour', 0, 10_000)).default(DEFAULT_ORDERS_PER_HOUR))
+    .addOption(new Option('--acme-retry <seconds>', 'first pause after a failed order or renewal (doubled each time, at most 1 h)').argParser(intOption('--acme-retry', 1, 3600)).default(60))
+    .addOption(new Option('--http-port <port>', 'with --acme-email: port for HTTP-01 challenges and the redirect to https').argParser(intOption('--http-port', 0, 65535)).default(80))
+    .option('--data-dir <dir>', "the relay's data directory: the ACME account key and certificates are kept in its acme/ (default: a relay/ folder in HOOKTUNNEL_HOME or the platform data directory)")
     .addOption(new Option('--max-body <bytes>', 'largest request body (413 beyond)').argParser(intOption('--max-body', 0, 2 ** 50)).default(DEFAULT_LIMITS.maxBodyBytes))
     .addOption(new Option('--max-header-size <bytes>', 'largest request head (431 beyond)').argParser(intOption('--max-header-size', 1024, 1024 * 1024)).default(DEFAULT_LIMITS.maxHeaderBytes))
     .addOption(new Option('--max-in-flight <count>', 'requests in flight per tunnel (503 beyond)').argParser(intOption('--max-in-flight', 1, 100_000)).default(DEFAULT_LIMITS.maxInFlight))

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, HooktunnelError } from '../errors.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
@@ -10,6 +10,7 @@ import {
   type AgentControl,
   type RequestHead,
 } from '../protocol/index.js';
+import { RelayAcme, type AcmeOptions } from './acme/index.js';
 import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
@@ -57,6 +58,8 @@ export interface RelayOptions {
   readonly limits?: Partial<RelayLimits>;
   /** Serve HTTPS and WSS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Serve HTTPS and WSS with certificates from an ACME directory for `domain` and its tunnel hosts (not with `tls`). */
+  readonly acme?: AcmeOptions;
   /**
    * A file where the relay keeps tunnel ids, their owners' secret digests and reservations across restarts
    * (`--state-file`). Without it a restarted relay has forgotten every tunnel. Throws `invalid_argument` at start
@@ -87,6 +90,8 @@ export interface RelayHandle {
   readonly url: string;
   readonly port: number;
   readonly host: string;
+  /** With ACME, the plain-HTTP port (challenges and redirects). */
+  readonly httpPort?: number;
   stats(): RelayStats;
   /** Rereads the tokens file; resolves with the number of tokens now in force. */
   reloadTokens(): number;
@@ -120,8 +125,13 @@ class Relay {
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
   private readonly away: AwayRequests;
+  private readonly acme: RelayAcme | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
+    if (options.acme && (!options.domain || options.tls)) throw new HooktunnelError(ErrorCode.InvalidArgument, 'ACME needs a domain and goes apart from a TLS certificate of your own');
+    // Only tunnels that exist (connected or reserved) get a certificate of their own.
+    const exists = (id: string): boolean => this.registry.meta(id) !== undefined && (this.registry.get(id) !== undefined || this.registry.isReserved(id));
+    this.acme = options.acme ? new RelayAcme(options.domain!, options.acme, exists) : undefined;
     const onStateError = options.onStateError ?? ((err: Error) => process.stderr.write(`warning: cannot write the relay state file ${options.stateFile}: ${err.message}\n`));
     this.registry = new TunnelRegistry(options.reservationMs, options.stateFile ? new RegistryFile(options.stateFile, onStateError) : undefined);
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
@@ -143,7 +153,7 @@ class Relay {
     };
     this.admission = new Admission({
       registry: this.registry, queues: this.queues, usage: this.usage, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
-      hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
+      hooks, publicUrl: options.publicUrl, domain: options.domain, tls: this.secure,
     });
     const serverOptions = {
       keepAlive: true,
@@ -154,7 +164,9 @@ class Relay {
       // Node checks the head timeout on this interval (30 s by default), which would let a slow head run 3x over.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, this.limits.headersTimeoutMs / 4)),
     };
-    this.server = options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
+    this.server = this.acme
+      ? this.acme.createServer(serverOptions)
+      : options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
     this.server.maxHeadersCount = this.limits.maxHeaderCount;
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -172,22 +184,34 @@ class Relay {
         resolve();
       });
     });
+    const { port } = server.address() as AddressInfo;
+    if (this.acme) {
+      await this.acme.start(options.host, port).catch(async (err: unknown) => {
+        await new Promise((resolve) => server.close(resolve));
+        throw err;
+      });
+    }
     this.heartbeat = setInterval(() => {
       for (const s of this.registry.sessions()) s.heartbeat();
       for (const id of this.registry.sweep()) this.queues.forget(id);
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
-    const { port } = server.address() as AddressInfo;
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
     const hostPart = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
     return {
-      url: `${options.tls ? 'https' : 'http'}://${hostPart}:${port}`,
+      url: `${this.secure ? 'https' : 'http'}://${this.acme ? options.domain : hostPart}:${port}`,
       port,
       host: options.host,
+      httpPort: this.acme?.httpPort,
       stats: () => this.stats(),
       reloadTokens: () => this.tokens.reload(),
       close: () => this.close(),
     };
+  }
+
+  /** HTTPS and WSS: a certificate of the operator's or from ACME. */
+  private get secure(): boolean {
+    return this.options.tls !== undefined || this.acme !== undefined;
   }
 
   private stats(): RelayStats {
@@ -272,7 +296,7 @@ class Relay {
       }
       kept.push(headers[i]!, headers[i + 1]!);
     }
-    const proto = proxyProto === 'https' || proxyProto === 'http' ? proxyProto : this.options.tls || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
+    const proto = proxyProto === 'https' || proxyProto === 'http' ? proxyProto : this.secure || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
     const chain = this.trustProxy && forwardedFor ? forwardedFor : forwardedFor ? `${forwardedFor}, ${remote}` : remote;
     kept.push('X-Forwarded-Host', host, 'X-Forwarded-Proto', proto, 'X-Forwarded-For', chain);
     return { method: req.method ?? 'GET', path, headers: kept, remote, host };
@@ -282,12 +306,13 @@ class Relay {
     const bare = path.split('?')[0];
     if (bare === '/_hooktunnel/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(`${JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION })}\n`);
+      return void res.end(`${JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION, ...(this.acme ? { acme: this.acme.status() } : {}) })}\n`);
     }
     if (bare === '/_hooktunnel/metrics') {
       const mem = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(`${JSON.stringify({ ...this.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed })}\n`);
+      const acme = this.acme ? { acme: this.acme.status() } : {};
+      return void res.end(`${JSON.stringify({ ...this.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, ...acme })}\n`);
     }
     sendError(res, ErrorCode.TunnelNotFound, `no relay endpoint at ${bare}`);
   }
@@ -315,6 +340,7 @@ class Relay {
     this.registry.save();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
+    await this.acme?.close();
     await closed;
   }
 }
