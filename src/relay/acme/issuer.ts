@@ -49,7 +49,9 @@ export class AcmeIssuer {
     } catch (err) {
       // The next order registers again: a directory that restarted (or lost the account) is then served anew.
       this.client = undefined;
-      const detail = err instanceof Error ? err.message : String(err);
+      // acme-client 5 turns a request that got no response at all (refused, reset, timed out), once its retries are
+      // spent, into a TypeError of its own ("reading 'config'"): say what it means instead.
+      const detail = err instanceof TypeError ? 'no answer from the ACME directory (connection refused, reset or timed out)' : err instanceof Error ? err.message : String(err);
       throw new HooktunnelError(ErrorCode.AcmeFailed, `ordering a certificate for ${names.join(', ')} from ${this.options.directoryUrl} failed: ${detail}`, { cause: err });
     }
   }

@@ -173,6 +173,7 @@ export class CertManager {
       .catch((err: Error) => {
         const failures = (failed?.failures ?? 0) + 1;
         this.failed.set(name, { error: err.message, failures, until: Date.now() + this.retryDelay(failures) });
+        this.options.log(`${err.message}; ${name} gets the base certificate meanwhile`);
         return undefined;
       })
       .finally(() => {
@@ -207,7 +208,6 @@ export class CertManager {
       return held;
     } catch (err) {
       this.counts.failures++;
-      this.options.log(`${(err as Error).message}`);
       throw err;
     }
   }
@@ -257,7 +257,7 @@ export class CertManager {
       held.lastError = (err as Error).message;
       const delay = this.retryDelay(held.failures);
       held.nextAttemptAt = Date.now() + delay;
-      this.options.log(`renewal of ${name} failed ${held.failures} time(s); the current certificate (valid until ${iso(held.notAfter)}) is still served; next try in ${Math.round(delay / 1000)} s`);
+      this.options.log(`${held.lastError}; renewal of ${name} failed ${held.failures} time(s); the current certificate (valid until ${iso(held.notAfter)}) is still served; next try in ${Math.round(delay / 1000)} s`);
       this.schedule(held);
     }
   }
