@@ -51,6 +51,8 @@ export const ErrorCode = {
   RelayStoreUnavailable: 'relay_store_unavailable',
   /** Bad input from the command line or the library caller. */
   InvalidArgument: 'invalid_argument',
+  /** The relay could not obtain a certificate from its ACME directory (unreachable, refused, challenge failed). */
+  AcmeFailed: 'acme_failed',
 } as const;
 
 /** One of the stable error code strings. */

@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { join } from 'node:path';
 import { isHooktunnelError } from '../errors.js';
-import { resolveDataDir } from '../paths.js';
+import { ensurePrivateDir, resolveDataDir } from '../paths.js';
+import type { AcmeOptions } from '../relay/acme/index.js';
 import { createRelay, type RelayHandle } from '../relay/server.js';
 import { fail, onSignals } from './shared.js';
 
 /** The relay command's options, as commander parsed them (relay-command.ts). */
 export interface RelayCliOptions {
-  port: number;
+  /** Default 8080, or 443 with ACME. */
+  port?: number;
   host: string;
   domain?: string;
   publicUrl?: string;
@@ -17,6 +19,13 @@ export interface RelayCliOptions {
   stateFile?: string;
   dataDir?: string;
   memory?: boolean;
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeCa?: string;
+  acmeDnsHook?: string;
+  acmeOrdersPerHour: number;
+  acmeRetry: number;
+  httpPort: number;
   open?: boolean;
   trustProxy?: boolean;
   tlsCert?: string;
@@ -39,21 +48,52 @@ function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    fail(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    fail(`cannot read the ${what} ${path}: ${(err as Error).message}`);
   }
+}
+
+/** `--acme-*` into createRelay's `acme` option; exits 2 on flags that do not go together. */
+function acmeOptions(opts: RelayCliOptions, dataDir: string | undefined): AcmeOptions | undefined {
+  const given = ['acmeDirectory', 'acmeCa', 'acmeDnsHook'].filter((k) => opts[k as keyof RelayCliOptions] !== undefined);
+  if (opts.acmeEmail === undefined) {
+    if (given.length > 0) fail('--acme-directory, --acme-ca and --acme-dns-hook need --acme-email', 2);
+    return undefined;
+  }
+  if (!opts.domain) fail('--acme-email needs --domain: certificates are for the domain and its tunnel hosts', 2);
+  if (opts.tlsCert) fail('--acme-email and --tls-cert go apart: certificates come from ACME or from you', 2);
+  if (!/^[^\s@]+@[^\s@]+$/.test(opts.acmeEmail)) fail(`--acme-email ${opts.acmeEmail} is not an e-mail address`, 2);
+  // Certificates and the account key are kept on disk even by a relay whose state is in memory.
+  const dir = dataDir ?? join(resolveDataDir(), 'relay');
+  try {
+    ensurePrivateDir(dir);
+  } catch (err) {
+    fail(`cannot create the data directory ${dir}: ${(err as Error).message}`);
+  }
+  return {
+    email: opts.acmeEmail,
+    directory: opts.acmeDirectory,
+    directoryCa: opts.acmeCa ? readPem(opts.acmeCa, '--acme-ca certificate') : undefined,
+    dir: join(dir, 'acme'),
+    httpPort: opts.httpPort,
+    dnsHook: opts.acmeDnsHook,
+    ordersPerHour: opts.acmeOrdersPerHour,
+    retryMs: opts.acmeRetry * 1000,
+  };
 }
 
 /** `hooktunnel relay`: starts the relay, prints where it listens, reloads tokens on SIGHUP, stops on SIGINT/SIGTERM. */
 export async function runRelay(opts: RelayCliOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) fail('--tls-cert and --tls-key go together', 2);
-  const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key') } : undefined;
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'TLS certificate'), key: readPem(opts.tlsKey, 'TLS key') } : undefined;
   if (opts.memory && opts.dataDir !== undefined) fail('--memory and --data-dir go apart: one keeps the state in memory, the other on disk', 2);
   // The relay's own folder in the usual data directory: `hooktunnel relay` keeps what it holds across restarts.
   const dataDir = opts.memory ? undefined : opts.dataDir ?? join(resolveDataDir(), 'relay');
+  const acme = acmeOptions(opts, opts.dataDir ?? dataDir);
+  const port = opts.port ?? (acme ? 443 : 8080);
   let relay: RelayHandle;
   try {
     relay = await createRelay({
-      port: opts.port,
+      port,
       host: opts.host,
       domain: opts.domain,
       publicUrl: opts.publicUrl,
@@ -61,6 +101,7 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
       tokensFile: opts.tokensFile,
       stateFile: opts.stateFile,
       dataDir,
+      acme,
       open: opts.open,
       trustProxy: opts.trustProxy,
       tls,
@@ -77,7 +118,7 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
       },
     });
   } catch (err) {
-    fail(isHooktunnelError(err) ? err.message : `cannot start the relay on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    fail(isHooktunnelError(err) ? err.message : `cannot start the relay on ${opts.host}:${port}: ${(err as Error).message}`);
   }
   const tokened = (opts.token?.length ?? 0) > 0 || opts.tokensFile !== undefined;
   if (opts.open && !tokened) process.stderr.write(`${chalk.yellow('warning')} --open: anyone who can reach this relay can open tunnels on it\n`);
@@ -92,5 +133,6 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
   });
   onSignals(() => relay.close());
   process.stderr.write(`${chalk.gray(dataDir ? `state in ${join(dataDir, 'relay.db')}` : 'state in memory (--memory): kept requests and tunnel ids go with this process')}\n`);
-  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${tls ? ' (TLS)' : ''}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
+  const secured = acme ? ` (TLS, ACME; challenges on port ${relay.httpPort})` : tls ? ' (TLS)' : '';
+  process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${secured}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
 }

@@ -1,3 +1,4 @@
+import type { AcmeOptions } from './acme/index.js';
 import type { RelayLimits } from './limits.js';
 import type { OfflineLimits } from './offline.js';
 import type { RelayStore } from './store/types.js';
@@ -37,6 +38,8 @@ export interface RelayOptions {
   readonly limits?: Partial<RelayLimits>;
   /** Serve HTTPS and WSS with this certificate and key (PEM). */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Serve HTTPS and WSS with certificates from an ACME directory for `domain` and its tunnel hosts (not with `tls`). */
+  readonly acme?: AcmeOptions;
   /**
    * The relay's data directory (`--data-dir`): tunnel ids, owners' secret digests, reservations and the requests
    * kept for absent agents are in an SQLite file there, and survive a restart or a `kill -9` of the relay. Without
@@ -78,6 +81,8 @@ export interface RelayHandle {
   readonly url: string;
   readonly port: number;
   readonly host: string;
+  /** With ACME, the plain-HTTP port (challenges and redirects). */
+  readonly httpPort?: number;
   stats(): RelayStats;
   /** Rereads the tokens file; resolves with the number of tokens now in force. */
   reloadTokens(): number;

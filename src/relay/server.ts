@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, HooktunnelError } from '../errors.js';
 import { headerCount } from '../protocol/headers.js';
 import {
   CLOSE_REPLACED,
@@ -12,6 +12,7 @@ import {
   type AgentControl,
   type RequestHead,
 } from '../protocol/index.js';
+import { RelayAcme } from './acme/index.js';
 import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
@@ -64,8 +65,13 @@ class Relay {
   private readonly tokens: TokenSet;
   private readonly admission: Admission;
   private readonly away: AwayRequests;
+  private readonly acme: RelayAcme | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
+    if (options.acme && (!options.domain || options.tls)) throw new HooktunnelError(ErrorCode.InvalidArgument, 'ACME needs a domain and goes apart from a TLS certificate of your own');
+    // Only tunnels that exist (connected here, or held or reserved in the store) get a certificate of their own.
+    const exists = async (id: string): Promise<boolean> => this.local.get(id) !== undefined || (await this.store.directory.lookup(id)) !== undefined;
+    this.acme = options.acme ? new RelayAcme(options.domain!, options.acme, exists) : undefined;
     // By default a failing store is reported once, and again once it answers (not at every heartbeat meanwhile).
     const onStateError = options.onStateError ?? ((err: Error) => {
       if (this.storeFailing) return;
@@ -98,7 +104,7 @@ class Relay {
     };
     this.admission = new Admission({
       local: this.local, store: this.store, onStoreError: onStateError, tokens: this.tokens, open: options.open === true, trustProxy: this.trustProxy,
-      hooks, publicUrl: options.publicUrl, domain: options.domain, tls: options.tls !== undefined,
+      hooks, publicUrl: options.publicUrl, domain: options.domain, tls: this.secure,
     });
     const serverOptions = {
       keepAlive: true,
@@ -109,7 +115,9 @@ class Relay {
       // Node checks the head timeout on this interval (30 s by default), which would let a slow head run 3x over.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, this.limits.headersTimeoutMs / 4)),
     };
-    this.server = options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
+    this.server = this.acme
+      ? this.acme.createServer(serverOptions)
+      : options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
     this.server.maxHeadersCount = this.limits.maxHeaderCount;
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
@@ -127,23 +135,35 @@ class Relay {
         resolve();
       });
     });
+    const { port } = server.address() as AddressInfo;
+    if (this.acme) {
+      await this.acme.start(options.host, port).catch(async (err: unknown) => {
+        await new Promise((resolve) => server.close(resolve));
+        throw err;
+      });
+    }
     this.heartbeat = setInterval(() => {
       for (const s of this.local.sessions()) s.heartbeat();
       // One chain that always reaches the store, so that its success says the store answers.
       this.inBackground(this.renew().then(() => this.sweep()).then(() => this.store.inbox.expire()));
     }, options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
-    const { port } = server.address() as AddressInfo;
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
     const hostPart = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
     return {
-      url: `${options.tls ? 'https' : 'http'}://${hostPart}:${port}`,
+      url: `${this.secure ? 'https' : 'http'}://${this.acme ? options.domain : hostPart}:${port}`,
       port,
       host: options.host,
+      httpPort: this.acme?.httpPort,
       stats: () => this.stats(),
       reloadTokens: () => this.tokens.reload(),
       close: () => this.close(),
     };
+  }
+
+  /** HTTPS and WSS: a certificate of the operator's or from ACME. */
+  private get secure(): boolean {
+    return this.options.tls !== undefined || this.acme !== undefined;
   }
 
   private stats(): RelayStats {
@@ -282,7 +302,7 @@ class Relay {
       }
       kept.push(headers[i]!, headers[i + 1]!);
     }
-    const proto = proxyProto === 'https' || proxyProto === 'http' ? proxyProto : this.options.tls || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
+    const proto = proxyProto === 'https' || proxyProto === 'http' ? proxyProto : this.secure || this.options.publicUrl?.startsWith('https:') ? 'https' : 'http';
     const chain = this.trustProxy && forwardedFor ? forwardedFor : forwardedFor ? `${forwardedFor}, ${remote}` : remote;
     kept.push('X-Forwarded-Host', host, 'X-Forwarded-Proto', proto, 'X-Forwarded-For', chain);
     return { method: req.method ?? 'GET', path, headers: kept, remote, host };
@@ -292,12 +312,13 @@ class Relay {
     const bare = path.split('?')[0];
     if (bare === '/_hooktunnel/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(`${JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION })}\n`);
+      return void res.end(`${JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION, ...(this.acme ? { acme: this.acme.status() } : {}) })}\n`);
     }
     if (bare === '/_hooktunnel/metrics') {
       const mem = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(`${JSON.stringify({ ...this.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed })}\n`);
+      const acme = this.acme ? { acme: this.acme.status() } : {};
+      return void res.end(`${JSON.stringify({ ...this.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, ...acme })}\n`);
     }
     sendError(res, ErrorCode.TunnelNotFound, `no relay endpoint at ${bare}`);
   }
@@ -327,6 +348,7 @@ class Relay {
     await this.store.close();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
+    await this.acme?.close();
     await closed;
   }
 }

@@ -10,6 +10,7 @@ export const TOOLS = {
   caddy: 'caddy',
   curl: 'curl',
   openssl: 'openssl',
+  pebble: 'pebble',
   'redis-server': 'redis-server',
   tmux: 'tmux',
 } as const;
