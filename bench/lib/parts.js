@@ -51,5 +51,6 @@ export function agentProblems(agent) {
 
 /** The relay's stderr, less its one expected notice. */
 export function relayStderr(relay) {
-  return relay.stderrTail.split('\n').filter((l) => l.trim() && !/^no tokens: agents are accepted/.test(l));
+  // The relay's start-up notices (no tokens; where its state is kept) are not problems.
+  return relay.stderrTail.split('\n').filter((l) => l.trim() && !/^(no tokens: agents are accepted|state in )/.test(l));
 }

@@ -12,7 +12,7 @@ import {
   type AgentControl,
   type RequestHead,
 } from '../protocol/index.js';
-import { RelayAcme } from './acme/index.js';
+import type { RelayAcme } from './acme/index.js';
 import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
@@ -34,7 +34,9 @@ const DEFAULTS = { port: 8080, host: '0.0.0.0', responseTimeoutMs: 120_000, rese
 
 /** Starts a relay; resolves once it is listening. */
 export async function createRelay(options: RelayOptions = {}): Promise<RelayHandle> {
-  const relay = new Relay({ ...DEFAULTS, ...options, domain: options.domain?.toLowerCase().replace(/\.$/, '') });
+  // acme-client takes about 100 ms to load: only a relay that uses it pays for it.
+  const acme = options.acme ? (await import('./acme/index.js')).RelayAcme : undefined;
+  const relay = new Relay({ ...DEFAULTS, ...options, domain: options.domain?.toLowerCase().replace(/\.$/, '') }, acme);
   try {
     return await relay.listen();
   } catch (err) {
@@ -67,11 +69,14 @@ class Relay {
   private readonly away: AwayRequests;
   private readonly acme: RelayAcme | undefined;
 
-  constructor(private readonly options: ResolvedOptions) {
+  constructor(
+    private readonly options: ResolvedOptions,
+    Acme?: typeof RelayAcme,
+  ) {
     if (options.acme && (!options.domain || options.tls)) throw new HooktunnelError(ErrorCode.InvalidArgument, 'ACME needs a domain and goes apart from a TLS certificate of your own');
     // Only tunnels that exist (connected here, or held or reserved in the store) get a certificate of their own.
     const exists = async (id: string): Promise<boolean> => this.local.get(id) !== undefined || (await this.store.directory.lookup(id)) !== undefined;
-    this.acme = options.acme ? new RelayAcme(options.domain!, options.acme, exists) : undefined;
+    this.acme = options.acme && Acme ? new Acme(options.domain!, options.acme, exists) : undefined;
     // By default a failing store is reported once, and again once it answers (not at every heartbeat meanwhile).
     const onStateError = options.onStateError ?? ((err: Error) => {
       if (this.storeFailing) return;
