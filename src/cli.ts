@@ -8,6 +8,7 @@ import { relayCommand } from './commands/relay-command.js';
 import { sendCommand } from './commands/send-command.js';
 import { EXIT_USAGE, fail } from './commands/shared.js';
 import { isHooktunnelError } from './errors.js';
+import { initCommand } from './commands/init-command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -23,6 +24,7 @@ function buildProgram(): Command {
   program.addCommand(relayCommand().exitOverride());
   for (const command of captureCommands(VERSION)) program.addCommand(command.exitOverride());
   program.addCommand(sendCommand().exitOverride());
+  program.addCommand(initCommand().exitOverride());
   return program;
 }
 

@@ -21,6 +21,8 @@ import type { AgentEventMap, RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
 import { Link, type Welcome } from './link.js';
+import { AckDispatch, AnswerDispatch, routeHost, type Dispatch } from './routed.js';
+import { Router, type AgentRoute, type FixedAnswer } from './routes.js';
 import { forwardDetached } from './detached.js';
 import { parseTarget, type Target } from './target.js';
 
@@ -75,7 +77,17 @@ export interface AgentOptions {
    * event-loop turn for the caller to subscribe.
    */
   readonly events?: EventEmitter<AgentEventMap>;
+  /**
+   * Routes (a config file's): each request goes to the first route whose conditions hold, with that route's
+   * target and response mode; `target` is then only the tunnel's default for display. Without routes, everything
+   * goes to `target`.
+   */
+  readonly routes?: readonly AgentRoute[];
+  /** The answer when no route matches. Default 404 `no_route`. */
+  readonly noMatch?: FixedAnswer;
 }
+
+const NO_ROUTE: FixedAnswer = { status: 404, headers: ['Content-Type', 'application/json'], body: Buffer.from('{"error":{"code":"no_route","message":"no route of this tunnel matches the request"}}') };
 
 /** A connected agent. */
 export interface AgentHandle {
@@ -120,6 +132,10 @@ class Agent implements ExchangeHost {
   readonly forwarder: Forwarder;
   readonly preserveHost: boolean;
   private readonly exchanges = new Map<number, AgentExchange>();
+  /** With routes: the host of each route's exchanges, and that of requests no route matches. */
+  private readonly router: Router<ExchangeHost> | undefined;
+  private readonly noRoute: ExchangeHost | undefined;
+  private readonly dispatches: Dispatch[] = [];
   private readonly seenMissed = new Set<string>();
   private missedChain: Promise<void> = Promise.resolve();
   private link: Link | undefined;
@@ -134,6 +150,33 @@ class Agent implements ExchangeHost {
     this.events = options.events ?? new EventEmitter<AgentEventMap>();
     this.forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs });
     this.preserveHost = options.hostHeader === 'preserve';
+    if (options.routes) {
+      this.router = new Router(options.routes.map((route) => ({ route: this.hostFor(route), when: route.when })));
+      this.noRoute = this.hostFor({ name: 'no route', when: {}, mode: 'fail', answer: options.noMatch ?? NO_ROUTE });
+    }
+  }
+
+  /** The exchange host of one route, with its own pool or answer. */
+  private hostFor(route: AgentRoute): ExchangeHost {
+    const { timeoutMs } = this.options;
+    let dispatch: Dispatch;
+    if (route.mode === 'mock' || route.mode === 'fail') {
+      dispatch = new AnswerDispatch(route.target ?? this.target, route.answer!);
+    } else if (route.mode === 'ack') {
+      // The background deliveries are exchanges of this route too, forwarded by a pool of their own.
+      const delivery = new Forwarder(route.target!, { timeoutMs });
+      dispatch = new AckDispatch(delivery, route.answer!, route.retry ?? { attempts: 1, delaysMs: [] }, routeHost(this, route, delivery), (h) => (h as AgentExchange).id);
+    } else {
+      dispatch = new Forwarder(route.target!, { timeoutMs });
+    }
+    this.dispatches.push(dispatch);
+    return routeHost(this, route, dispatch);
+  }
+
+  /** Where a request goes: its route's host, the no-route answer, or (without routes) this agent. */
+  private hostOf(head: RequestHead, body: Buffer, complete: boolean): ExchangeHost {
+    if (!this.router) return this;
+    return this.router.match(head, body, complete) ?? this.noRoute!;
   }
 
   handle(): AgentHandle {
@@ -241,9 +284,10 @@ class Agent implements ExchangeHost {
       if (frame.type === FrameType.Open) {
         if (this.exchanges.has(frame.stream)) return this.link?.drop('the relay opened a stream twice');
         const { head, body } = decodeRequestHead(frame.payload);
-        const ex = new AgentExchange(newExchangeId(), frame.stream, this);
+        const fin = (frame.flags & FLAG_FIN) !== 0;
+        const ex = new AgentExchange(newExchangeId(), frame.stream, this.hostOf(head, body, fin));
         this.exchanges.set(frame.stream, ex);
-        return ex.open(head, body, (frame.flags & FLAG_FIN) !== 0);
+        return ex.open(head, body, fin);
       }
       if (frame.type === FrameType.Missed) return this.onMissed(frame.payload);
       this.exchanges.get(frame.stream)?.onFrame(frame);
@@ -266,7 +310,8 @@ class Agent implements ExchangeHost {
         ...(this.options.verify ? { signature: verifySignature(head.headers, body, { ...this.options.verify, now: () => head.arrivedAt }, this.senderUrls(head)) } : {}),
       });
       if (this.options.forwardMissed) {
-        this.missedChain = this.missedChain.then(async () => void (await forwardDetached(this, newExchangeId(), head, body, head.id)));
+        const host = this.hostOf(head, body, true);
+        this.missedChain = this.missedChain.then(async () => void (await forwardDetached(host, newExchangeId(), head, body, head.id)));
       }
     }
     this.link?.control({ type: 'missed_ack', ids: [head.id] });
@@ -281,8 +326,13 @@ class Agent implements ExchangeHost {
   }
 
   started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void {
+    this.startedAt(ex, method, path, headers, this.target.display);
+  }
+
+  /** An exchange has begun, towards `target` (a route's own, with routes). */
+  startedAt(ex: AgentExchange, method: string, path: string, headers: readonly string[], target: string): void {
     if (this.events.listenerCount('exchange-start') === 0) return;
-    this.events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target: this.target.display, method, path, headers, replayOf: ex.replayOf });
+    this.events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target, method, path, headers, replayOf: ex.replayOf });
   }
 
   requestBody(ex: AgentExchange, chunk: Buffer): void {
@@ -328,6 +378,7 @@ class Agent implements ExchangeHost {
     }
     await this.link?.close(1000, 'agent closing');
     await this.missedChain;
+    await Promise.all(this.dispatches.map((d) => d.close()));
     await this.forwarder.close();
   }
 }

@@ -18,6 +18,8 @@ export interface ReadyEvent {
 export interface RequestEvent
   extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'> {
   readonly type: 'request';
+  /** Present when the tunnel has routes (a config file's): the name of the route the exchange took. */
+  readonly route?: string;
 }
 
 /**

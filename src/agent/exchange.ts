@@ -26,7 +26,8 @@ import { classifyForwardError, completeDespite, type ForwardHandler, type Forwar
 export interface ExchangeHost {
   send(frame: Buffer): void;
   done(stream: number): void;
-  readonly forwarder: Forwarder;
+  /** Where this exchange goes: a pool to the target, or (a route's) an answer of its own. */
+  readonly forwarder: Pick<Forwarder, 'target' | 'forward'>;
   /** True to keep the sender's Host header instead of rewriting it to the target's. */
   readonly preserveHost: boolean;
   started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void;

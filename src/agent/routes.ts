@@ -1,7 +1,36 @@
-import type { RequestHead } from '../protocol/index.js';
+import { INLINE_BODY_BYTES, type RequestHead } from '../protocol/index.js';
+import type { Target } from './target.js';
 
-/** How much of a request body a route's JSON field condition reads, at most. The bytes forwarded never change. */
-export const BODY_MATCH_BYTES = 1024 * 1024;
+/**
+ * How much of a request body a route's JSON field condition reads, at most: the body the relay sends with the
+ * request head (a body of at most this many bytes with a Content-Length). The route is chosen before any byte is
+ * forwarded and nothing is held back for it; a larger or chunked body fails body conditions. The bytes forwarded
+ * never change.
+ */
+export const BODY_MATCH_BYTES = INLINE_BODY_BYTES;
+
+/** A fixed answer: a route's `ack`, `mock` or `fail`, or a tunnel's answer when no route matches. */
+export interface FixedAnswer {
+  readonly status: number;
+  /** Flat `[name, value, …]`; Content-Length is set from the body. */
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
+/** One route as the agent runs it. */
+export interface AgentRoute {
+  readonly name: string;
+  readonly when: RouteConditions;
+  /**
+   * `passthrough`: forward to `target`, the sender gets its answer. `ack`: the sender gets `answer` at once, the
+   * request goes to `target` in the background, retried. `mock` / `fail`: `answer`, nothing forwarded.
+   */
+  readonly mode: 'passthrough' | 'ack' | 'mock' | 'fail';
+  readonly target?: Target;
+  readonly answer?: FixedAnswer;
+  /** `ack`: deliveries in all and the waits between them (the last repeats). */
+  readonly retry?: { readonly attempts: number; readonly delaysMs: readonly number[] };
+}
 
 /** A route's conditions, compiled. Every given one must hold. */
 export interface RouteConditions {

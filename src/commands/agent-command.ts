@@ -6,7 +6,7 @@ import { isHooktunnelError } from '../errors.js';
 import type { AgentCliOptions } from './agent.js';
 import { targetArgument } from './arguments.js';
 import { VERIFY_HELP, verifyArgument } from './secrets.js';
-import { collect, intOption } from './shared.js';
+import { EXIT_USAGE, collect, fail, intOption } from './shared.js';
 
 /**
  * Checks `--relay` (or HOOKTUNNEL_RELAY) up front, so a malformed URL is bad input (exit 2), not a failed connection.
@@ -36,6 +36,7 @@ export function defineAgentCommand(program: Command): Command {
     .argument('[target]', 'your local server: a port (3000), host:port, or a URL (http://localhost:3000/base)', targetArgument)
     .addOption(new Option('--relay <url>', 'relay to connect to (default: an embedded relay on 127.0.0.1)').env('HOOKTUNNEL_RELAY').argParser(relayArgument))
     .addOption(new Option('--token <token>', 'token for a relay that requires one').env('HOOKTUNNEL_TOKEN'))
+    .option('--config <file>', 'with no target: start the tunnels of this config file (default: hooktunnel.yaml, .yml or .json here or in a parent folder)')
     .option('--subdomain <name>', 'ask for this tunnel id instead of a random one')
     .option('--json', 'print newline-delimited JSON events on stdout (human text goes to stderr)')
     .option('--no-ui', 'no live inspector: one plain line per exchange, even in a terminal')
@@ -51,5 +52,9 @@ export function defineAgentCommand(program: Command): Command {
     .addOption(new Option('--capture-max-body <bytes>', 'store at most this much of each body (the rest is marked truncated)').argParser(intOption('--capture-max-body', 0, 2 ** 40)).default(STORE_DEFAULTS.maxBodyBytes))
     .addOption(new Option('--retain <count>', 'keep the newest this many captures').argParser(intOption('--retain', 1, 10_000_000)).default(STORE_DEFAULTS.retain))
     .addOption(new Option('--retain-bytes <bytes>', 'keep at most this many bytes of captured bodies').argParser(intOption('--retain-bytes', 0, 2 ** 50)).default(STORE_DEFAULTS.retainBytes))
-    .action(async (target: Target | undefined, opts: AgentCliOptions) => (await import('./agent.js')).runAgent(target, opts));
+    .action(async (target: Target | undefined, opts: AgentCliOptions) => {
+      if (target && opts.config) fail('give a target or --config, not both: a config file names its own targets', EXIT_USAGE);
+      if (target) return (await import('./agent.js')).runAgent(target, opts);
+      return (await import('./project.js')).runProject(opts.config, opts);
+    });
 }

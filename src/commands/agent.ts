@@ -42,10 +42,12 @@ export interface AgentCliOptions {
   retain: number;
   retainBytes: number;
   verify?: string[];
+  /** `--config FILE`: the project's config file instead of the one found from the working directory. */
+  config?: string;
 }
 
 /** Connects, preferring the tunnel id this machine held last time on this relay (same URL as before). */
-async function connectRemembering(options: AgentOptions, identities: IdentityFile, key: string, named: boolean): Promise<AgentHandle> {
+export async function connectRemembering(options: AgentOptions, identities: IdentityFile, key: string, named: boolean): Promise<AgentHandle> {
   const remembered = identities.load(key);
   try {
     return await connectAgent({ ...options, subdomain: options.subdomain ?? remembered?.tunnel, secret: remembered?.secret });
@@ -172,7 +174,7 @@ async function loadInspector(): Promise<typeof import('./inspector.js')> {
 }
 
 /** Opens the capture store; a store that cannot be opened is a warning, never a reason not to forward. */
-function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
+export function openCaptureStore(opts: AgentCliOptions): CaptureStore | undefined {
   try {
     return CaptureStore.open(resolveDataDir(opts.dataDir), { maxBodyBytes: opts.captureMaxBody, retain: opts.retain, retainBytes: opts.retainBytes });
   } catch (err) {

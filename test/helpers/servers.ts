@@ -80,12 +80,13 @@ export interface CliProcess {
 }
 
 /** Runs `hooktunnel <args>`; the child is killed when the test finishes. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliProcess {
   // A private data directory unless the test brings its own (then none is made here, so none is left behind).
   const home = env.HOOKTUNNEL_HOME ?? mkdtempSync(join(tmpdir(), 'hooktunnel-home-'));
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, HOOKTUNNEL_RELAY: '', HOOKTUNNEL_HOME: home, FORCE_COLOR: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let out = '';
   let err = '';
