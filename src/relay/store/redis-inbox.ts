@@ -16,6 +16,13 @@ local function remove(id)
   redis.call('DECRBY', KEYS[5], tonumber(string.match(m, '^(%d+):')))
   return 1
 end
+local function count_dropped(n)
+  if n > 0 then
+    redis.call('INCRBY', KEYS[6], n)
+    redis.call('DECRBY', KEYS[8], n)
+  end
+  return n
+end
 local function expire(cutoff)
   local n = 0
   while true do
@@ -26,11 +33,7 @@ local function expire(cutoff)
     redis.call('LPOP', KEYS[1])
     n = n + remove(first)
   end
-  if n > 0 then
-    redis.call('INCRBY', KEYS[6], n)
-    redis.call('DECRBY', KEYS[8], n)
-  end
-  return n
+  return count_dropped(n)
 end
 `;
 
@@ -48,10 +51,7 @@ while redis.call('LLEN', KEYS[1]) > tonumber(ARGV[6]) or tonumber(redis.call('GE
   if not old then break end
   dropped = dropped + remove(old)
 end
-if dropped > 0 then
-  redis.call('INCRBY', KEYS[6], dropped)
-  redis.call('DECRBY', KEYS[8], dropped)
-end
+count_dropped(dropped)
 return {tonumber(redis.call('GET', KEYS[8])), dropped}
 `;
 
