@@ -6,7 +6,8 @@
 //
 // The phases (bench/lib/): load.js puts the same 1 KiB POST load and 50 MiB bodies through every path to one
 // target (direct, the floor proxy, hooktunnel with and without capture, localtunnel, ssh -R, nginx), idle.js
-// opens the idle tunnels, startup-phase.js runs bench/startup.js. targets.js holds the targets, report.js prints.
+// opens the idle tunnels, cluster.js measures a request that crosses two relay nodes sharing Redis,
+// startup-phase.js runs bench/startup.js. targets.js holds the targets, report.js prints.
 // Knobs: see bench/lib/config.js and bench/README.md.
 //
 // Everything listens on 127.0.0.1, ports are ephemeral, every wait is bounded, and every child process is killed
@@ -17,6 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BODY_REPS, PHASES, RELAY_IDLE_FLAGS, RELAY_LOAD_FLAGS, RESULTS, ROOT, ROUNDS, SECONDS, WARMUP_SECONDS } from './lib/config.js';
+import { clusterPhase } from './lib/cluster.js';
 import { idlePhase } from './lib/idle.js';
 import { loadPhase } from './lib/load.js';
 import { CLK_TCK, installCleanup, killAllNow, sleep, stopAll, wasInterrupted } from './lib/proc.js';
@@ -74,8 +76,10 @@ async function main() {
   const idle = PHASES.has('idle') ? await idlePhase() : undefined;
   results.load = load;
   results.idle = idle?.figures;
+  const cluster = PHASES.has('cluster') ? await clusterPhase() : undefined;
+  results.cluster = cluster;
   results.startup = PHASES.has('startup') ? await startupPhase() : { missing: 'start-up: not measured (BENCH_PHASES)' };
-  results.problems = [...(load?.problems ?? []), ...(idle?.problems ?? [])];
+  results.problems = [...(load?.problems ?? []), ...(idle?.problems ?? []), ...(cluster?.problems ?? [])];
   results.checks = evaluate(results);
   results.meta.elapsedSeconds = (Date.now() - started) / 1000;
   results.meta.loadavgAfter = loadavg();

@@ -37,7 +37,7 @@ export const IDLE_PROCESSES = envInt('BENCH_IDLE_PROCESSES', 4, 1, 16);
 /** Whole-process start-up runs per command (bench/startup.js). */
 export const STARTUP_RUNS = envInt('BENCH_STARTUP_RUNS', 7, 1, 50);
 /** The phases to run, comma-separated (default all): load, idle, startup. For development; a full run has all. */
-export const PHASES = new Set((process.env.BENCH_PHASES || 'load,idle,startup').split(',').map((s) => s.trim()));
+export const PHASES = new Set((process.env.BENCH_PHASES || 'load,idle,cluster,startup').split(',').map((s) => s.trim()));
 /** Set BENCH_PEERS=0 to leave out localtunnel, ssh -R and nginx. */
 export const PEERS = process.env.BENCH_PEERS !== '0';
 

@@ -84,6 +84,21 @@ export function report(results) {
     out.push('');
     out.push(`Idle tunnels: ${I.tunnels} from ${I.processes} process(es) connected in ${f(I.openMs / 1000, 1)} s; relay RSS ${f(I.rss0MiB, 1)} MiB with none, ${f(I.rss1MiB, 1)} with 1, ${f(I.rssNMiB, 1)} with all (${f(I.perTunnelKiB, 1)} KiB each), ${f(I.rssAfterHeartbeatMiB, 1)} after a heartbeat, ${f(I.peakWhileOpeningMiB, 1)} peak while opening`);
   }
+  const C = results.cluster;
+  if (C?.figures) {
+    out.push('');
+    out.push('Cluster (two nodes on one redis-server, agent --no-capture on node B; CPU µs per exchange at c=64)');
+    const rows = C.paths.map(({ key, label }) => {
+      const a = C.figures.c1[key];
+      const b = C.figures.c64[key];
+      const cpu = Object.entries(b.cpuUs).map(([k, v]) => `${k} ${f(v, 1)}`).join(', ');
+      return [label, f(a.p50Ms, 3), f(b.okRps, 0), f(b.redisCommandsPerExchange, 3), cpu, a.non2xx + b.non2xx + a.errors + b.errors];
+    });
+    out.push(tableText(['path', 'p50 c=1 ms', 'c=64 req/s', 'Redis cmds/exchange', 'CPU µs/exchange', 'non-2xx+errors'], rows));
+    const l = C.figures.c1.local;
+    const x = C.figures.c1.crossing;
+    out.push(`crossing nodes adds ${f(x.p50Ms - l.p50Ms, 3)} ms at p50 (c=1); c=64 throughput ${ratio(C.figures.c64.crossing.okRps / C.figures.c64.local.okRps)} of the local path`);
+  } else if (C?.missing) out.push('', C.missing);
   out.push('');
   const S = results.startup;
   if (S?.figures) {

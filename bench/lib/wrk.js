@@ -56,7 +56,8 @@ export async function alternating(connections, paths) {
   return Object.fromEntries(paths.map((p, i) => [p.key, combine(runs[i])]));
 }
 
-function combine(list) {
+/** Totals of several runs of one path (see alternating). */
+export function combine(list) {
   const sum = (f) => list.reduce((a, r) => a + f(r), 0);
   const requests = sum((r) => r.requests);
   const durationS = sum((r) => r.durationS);
