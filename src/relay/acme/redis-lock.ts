@@ -84,7 +84,10 @@ export class RedisLock {
     const timer = setInterval(() => {
       redis.eval(EXTEND, 1, key, token, ttlMs).then(
         (kept) => {
-          if (kept !== 1) lost = true;
+          if (kept !== 1) {
+            lost = true;
+            clearInterval(timer);
+          }
         },
         // Unreachable now: the next tick tries again; past the TTL the lock is gone, and the next tick says so.
         () => undefined,
