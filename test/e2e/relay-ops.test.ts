@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RelayHandle } from '../../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createRelay, type RelayHandle } from '../../src/index.js';
 import { DEFAULT_OFFLINE_LIMITS } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
@@ -106,6 +109,18 @@ describe('metrics and health of one relay (memory store)', () => {
     await agent.close();
     await until(() => prometheus(relay), (m) => valueOf(m, 'hooktunnel_tunnels') === 0 && valueOf(m, 'hooktunnel_cluster_tunnels') === 0, 'the tunnel to be gone from the metrics');
     expect(await health(relay)).toMatchObject({ status: 200, body: { ok: true, status: 'ok', store: { up: true, location: 'memory' } } });
+  });
+});
+
+describe('a relay whose ACME settings are refused', () => {
+  it('rejects with invalid_argument and leaves its data directory free for the next relay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-ops-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const bad = createRelay({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'relay'), domain: 'not_a.domain!', acme: { email: 'ops@example.com', dir: join(dir, 'acme') } });
+    await expect(bad).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/ACME needs a domain name/) });
+    // The SQLite store opened before the ACME settings were checked was closed: its lock is free.
+    const next = await startRelay({ dataDir: join(dir, 'relay') });
+    expect((await health(next)).status).toBe(200);
   });
 });
 
