@@ -17,6 +17,7 @@ import { Admission } from './admission.js';
 import { TokenSet, senderAddress } from './auth.js';
 import { gate, type TunnelAccess } from './gate.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
+import { healthReport, metricFamilies, metricsFormat, metricsJson, prometheusText, PROMETHEUS_CONTENT_TYPE, type RelaySnapshot } from './metrics.js';
 import { AwayRequests } from './away.js';
 import { LocalTunnels } from './local.js';
 import { DEFAULT_OFFLINE_LIMITS, type OfflineLimits } from './offline.js';
@@ -48,6 +49,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<RelayHand
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
 
 const ignore = (): void => {};
+/** How long health and metrics wait for the store to answer before they call it failing. */
+const STORE_PROBE_MS = 2000;
 
 
 class Relay {
@@ -59,6 +62,9 @@ class Relay {
   private readonly onStoreError: (err: Error) => void;
   /** The last store call failed (the default reporter stays quiet until one succeeds). */
   private storeFailing = false;
+  /** The last store call's error while it is failing (health), and the failures since start (metrics). */
+  private storeError: string | undefined;
+  private storeErrors = 0;
   private readonly counters = { violations: 0, requests: 0 };
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly offlineLimits: OfflineLimits;
@@ -74,15 +80,17 @@ class Relay {
     Acme?: typeof RelayAcme,
   ) {
     if (options.acme && (!options.domain || options.tls)) throw new HooktunnelError(ErrorCode.InvalidArgument, 'ACME needs a domain and goes apart from a TLS certificate of your own');
-    // Only tunnels that exist (connected here, or held or reserved in the store) get a certificate of their own.
-    const exists = async (id: string): Promise<boolean> => this.local.get(id) !== undefined || (await this.store.directory.lookup(id)) !== undefined;
-    this.acme = options.acme && Acme ? new Acme(options.domain!, options.acme, exists) : undefined;
     // By default a failing store is reported once, and again once it answers (not at every heartbeat meanwhile).
-    const onStateError = options.onStateError ?? ((err: Error) => {
+    const report = options.onStateError ?? ((err: Error) => {
       if (this.storeFailing) return;
       this.storeFailing = true;
       process.stderr.write(`warning: relay state (${this.store.location}): ${err.message}; retrying\n`);
     });
+    const onStateError = (err: Error): void => {
+      this.storeError = err.message;
+      this.storeErrors++;
+      report(err);
+    };
     this.onStoreError = onStateError;
     this.offlineLimits = { ...DEFAULT_OFFLINE_LIMITS, ...options.offline };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -96,6 +104,12 @@ class Relay {
       local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
     });
     this.trustProxy = options.trustProxy === true;
+    try {
+      this.acme = this.createAcme(Acme);
+    } catch (err) {
+      void this.store.close();
+      throw err;
+    }
     const hooks: SessionHooks = {
       counters: this.counters,
       responseTimeoutMs: options.responseTimeoutMs,
@@ -129,6 +143,19 @@ class Relay {
     this.server.on('connect', (_req, socket: Duplex) =>
       sendSocketError(socket, 400, 'Bad Request', ErrorCode.BadRequest, 'CONNECT is not served: this relay is not a proxy'),
     );
+  }
+
+  /**
+   * ACME with the store's shared certificate store when it has one (Redis: every node orders, answers challenges
+   * and serves certificates through it), else `acme.store` or the files of `acme.dir`.
+   */
+  private createAcme(Acme: typeof RelayAcme | undefined): RelayAcme | undefined {
+    const { acme, domain } = this.options;
+    if (!acme || !Acme) return undefined;
+    // Only tunnels that exist (connected here, or held or reserved in the store) get a certificate of their own.
+    const exists = async (id: string): Promise<boolean> => this.local.get(id) !== undefined || (await this.store.directory.lookup(id)) !== undefined;
+    const shared = acme.store === undefined ? this.store.certStore?.() : undefined;
+    return new Acme(domain!, shared ? { ...acme, store: shared } : acme, exists);
   }
 
   async listen(): Promise<RelayHandle> {
@@ -208,6 +235,7 @@ class Relay {
   }
 
   private storeAnswered(): void {
+    this.storeError = undefined;
     if (!this.storeFailing) return;
     this.storeFailing = false;
     if (!this.options.onStateError) process.stderr.write(`relay state (${this.store.location}) answers again\n`);
@@ -234,7 +262,7 @@ class Relay {
       case 'bad':
         return sendError(res, ErrorCode.BadRequest, r.message);
       case 'relay':
-        return this.serveOwn(r.path, res);
+        return this.serveOwn(r.path, req, res);
       case 'home':
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         return void res.end('hooktunnel relay: tunnels are served under /t/<id>\n');
@@ -313,19 +341,54 @@ class Relay {
     return { method: req.method ?? 'GET', path, headers: kept, remote, host };
   }
 
-  private serveOwn(path: string, res: ServerResponse): void {
+  private serveOwn(path: string, req: IncomingMessage, res: ServerResponse): void {
     const bare = path.split('?')[0];
     if (bare === '/_hooktunnel/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(`${JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION, ...(this.acme ? { acme: this.acme.status() } : {}) })}\n`);
+      return void this.snapshot().then((snapshot) => {
+        const { status, body } = healthReport(snapshot, PROTOCOL_VERSION);
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(`${JSON.stringify(body)}\n`);
+      });
     }
     if (bare === '/_hooktunnel/metrics') {
-      const mem = process.memoryUsage();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const acme = this.acme ? { acme: this.acme.status() } : {};
-      return void res.end(`${JSON.stringify({ ...this.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, ...acme })}\n`);
+      const format = metricsFormat(path, req.headers.accept);
+      if (!format) return sendError(res, ErrorCode.BadRequest, 'format must be prometheus or json');
+      return void this.snapshot().then((snapshot) => {
+        const mem = process.memoryUsage();
+        if (format === 'prometheus') {
+          res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+          return void res.end(prometheusText(metricFamilies(snapshot, mem)));
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(`${JSON.stringify(metricsJson(snapshot, mem))}\n`);
+      });
     }
     sendError(res, ErrorCode.TunnelNotFound, `no relay endpoint at ${bare}`);
+  }
+
+  /**
+   * Counters, ACME state and the store's health: the store is asked for the cluster's tunnel count (bounded by
+   * STORE_PROBE_MS), which also says whether it answers now; a background call that failed since the last success
+   * counts as failing too (a disk that cannot be written still answers reads). Never rejects.
+   */
+  private async snapshot(): Promise<RelaySnapshot> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${STORE_PROBE_MS} ms`)), STORE_PROBE_MS);
+    });
+    const probe = await Promise.race([this.store.directory.countHeld(), timeout]).then(
+      (n) => ({ clusterTunnels: n }),
+      (err: Error) => ({ error: err.message }),
+    ).finally(() => clearTimeout(timer));
+    const error = 'error' in probe ? probe.error : this.storeError;
+    const store = {
+      location: this.store.location,
+      up: error === undefined,
+      ...(error !== undefined ? { error } : {}),
+      errors: this.storeErrors,
+      ...('clusterTunnels' in probe ? { clusterTunnels: probe.clusterTunnels } : {}),
+    };
+    return { stats: this.stats(), store, ...(this.acme ? { acme: this.acme.status() } : {}) };
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -92,6 +92,7 @@ describe.skipIf(lacks('the ACME tests', 'pebble', 'openssl'))('ACME certificates
     const { port } = await startAcmeRelay(pebble, dataDir, '--acme-orders-per-hour', '1');
     const root = await pebble.root();
     expect(await acmeOf(port, root)).toMatchObject({ ok: true, orders: 1, issued: 1, certificates: 1 });
+    expect(await httpsAt(port, DOMAIN, '/_hooktunnel/health', root)).toMatchObject({ status: 200 });
     expect(statSync(join(dataDir, 'acme', 'account.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'acme', 'certs', 'localhost.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'acme')).mode & 0o777).toBe(0o700);
@@ -206,6 +207,17 @@ describe.skipIf(lacks('the ACME tests', 'pebble', 'openssl'))('ACME certificates
     const metrics = await acmeOf(port, root);
     expect(metrics.failures).toBeGreaterThanOrEqual(2);
     expect(metrics.renewed).toBe(0);
+    // Failing past its retry: health answers 503 degraded and says which certificate and why.
+    const report = await httpsAt(port, DOMAIN, '/_hooktunnel/health', root);
+    expect(report.status).toBe(503);
+    const body = JSON.parse(report.body) as { ok: boolean; status: string; reasons: string[] };
+    expect(body).toMatchObject({ ok: false, status: 'degraded' });
+    expect(body.reasons.some((r) => r.startsWith(`ACME: renewal of the certificate for ${DOMAIN} failed`))).toBe(true);
+    const text = (await httpsAt(port, DOMAIN, '/_hooktunnel/metrics?format=prometheus', root)).body;
+    expect(text).toMatch(/^hooktunnel_acme_ok 0$/m);
+    expect(text).toMatch(/^hooktunnel_acme_failing_certificates 1$/m);
+    expect(Number(/^hooktunnel_acme_failures_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/^# TYPE hooktunnel_acme_certificate_expiry_seconds gauge$/m);
   });
 
   it('with --acme-dns-hook, orders one wildcard certificate by DNS-01 and serves every tunnel host with it', { timeout: 90_000 }, async () => {

@@ -109,6 +109,18 @@ export function directoryContract(make: (reservationMs: number) => TunnelDirecto
     expect(await d.renew([])).toEqual([]);
   });
 
+  it('counts the tunnels held now, not the reserved ones', async () => {
+    const d = await make(60_000);
+    expect(await d.countHeld()).toBe(0);
+    const one = await d.claim('one', undefined, access);
+    await d.claim('two', undefined, access);
+    // A second claim by the owner replaces the first: still one tunnel.
+    await d.claim('one', one.secret, access);
+    expect(await d.countHeld()).toBe(2);
+    await d.release('two', 1);
+    expect(await d.countHeld()).toBe(1);
+  });
+
   it('sweeps ids whose reservation ran out; a stranger may then take the id, and inherits nothing', async () => {
     const d = await make(1);
     const c = await d.claim('brief', undefined, access);

@@ -193,6 +193,7 @@ export class CertManager {
   private async obtain(name: string, outcome: 'issued' | 'renewed'): Promise<Held | undefined> {
     const { store, issuer } = this.options;
     try {
+      let ordered = false;
       const stored = await store.withLock(name, async () => {
         const kept = await store.loadCertificate(name);
         const current = this.held.get(name);
@@ -200,11 +201,13 @@ export class CertManager {
         const fresh = await issuer.order(name === this.primary && this.options.wildcard ? [name, this.options.domain] : [name]);
         await store.saveCertificate(fresh);
         this.counts[outcome]++;
+        ordered = true;
         return fresh;
       });
       if (this.closed) return undefined;
       const held = this.install(stored);
-      this.options.log(`certificate for ${name} ${outcome}, valid until ${iso(held.notAfter)}`);
+      // With a shared store, another relay may have obtained it while this one waited for the lock.
+      this.options.log(`certificate for ${name} ${ordered ? outcome : 'taken from the store'}, valid until ${iso(held.notAfter)}`);
       return held;
     } catch (err) {
       this.counts.failures++;

@@ -92,6 +92,12 @@ export class MemoryDirectory implements TunnelDirectory {
     return lost;
   }
 
+  async countHeld(): Promise<number> {
+    let held = 0;
+    for (const e of this.entries.values()) if (e.held) held++;
+    return held;
+  }
+
   /** Writes the ids to the file now, if there is one. */
   flush(): void {
     this.saveScheduled = false;

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { ErrorCode, HooktunnelError } from '../../errors.js';
+import { RedisCertStore } from '../acme/redis-store.js';
 import type { RelayLimits } from '../limits.js';
 import type { OfflineLimits } from '../offline.js';
 import { RedisDirectory } from './redis-directory.js';
@@ -58,6 +59,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions): P
     usage,
     durable: true,
     location: redactRedisUrl(url),
+    certStore: () => new RedisCertStore(redis, { prefix }),
     async close() {
       usage.close();
       await usage.flush().catch(() => {});

@@ -33,6 +33,7 @@ export class SqliteDirectory implements TunnelDirectory {
       put: db.prepare('INSERT OR REPLACE INTO tunnels (id, secret_digest, access, held, epoch, reserved_until) VALUES (?, ?, ?, ?, ?, ?)'),
       release: db.prepare('UPDATE tunnels SET held = 0, reserved_until = ? WHERE id = ? AND epoch = ? AND held = 1'),
       sweep: db.prepare<[number], { id: string }>('DELETE FROM tunnels WHERE held = 0 AND reserved_until <= ? RETURNING id'),
+      countHeld: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM tunnels WHERE held = 1'),
       importOne: db.prepare('INSERT OR IGNORE INTO tunnels (id, secret_digest, access, held, epoch, reserved_until) VALUES (?, ?, ?, 0, 0, ?)'),
     };
     this.claimTx = db.transaction((requested: string | undefined, secret: string | undefined, access: TunnelAccess): Claimed => {
@@ -82,6 +83,10 @@ export class SqliteDirectory implements TunnelDirectory {
       else if (r.epoch !== h.epoch) lost.push(h.id);
     }
     return lost;
+  }
+
+  async countHeld(): Promise<number> {
+    return this.stmt.countHeld.get()?.n ?? 0;
   }
 
   /** Adds the tunnels of an old state file (ids already here win); returns how many were added. */

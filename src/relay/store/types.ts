@@ -1,4 +1,5 @@
 import type { MissedHead } from '../../protocol/index.js';
+import type { CertStore } from '../acme/store.js';
 import type { TunnelAccess } from '../gate.js';
 
 /**
@@ -54,6 +55,11 @@ export interface TunnelDirectory {
    * ids claimed since by a newer connection (through another relay): their connections here must be closed.
    */
   renew(held: readonly HeldClaim[]): Promise<string[]>;
+  /**
+   * Tunnels held by an agent now, through any relay sharing this directory (the cluster's count in the metrics);
+   * reserved ones are not counted. Cheap enough for every metrics scrape.
+   */
+  countHeld(): Promise<number>;
 }
 
 /** A claim this relay holds, with what a store needs to write it back. */
@@ -125,6 +131,12 @@ export interface RelayStore {
   readonly durable: boolean;
   /** Where the state is, for messages: `memory` or a file. */
   readonly location: string;
+  /**
+   * A store shared by several relays (Redis) keeps their ACME state too: the account key, certificates, challenge
+   * tokens and the order lock. A relay with ACME uses it in place of the files of `acme.dir`. Absent for a store of
+   * one relay.
+   */
+  certStore?(): CertStore;
   /** Writes what is pending and closes; the store is not used afterwards. */
   close(): Promise<void>;
 }
