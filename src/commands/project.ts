@@ -83,7 +83,7 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
       const agent = await connectRemembering({
         relay: relayUrl, target, subdomain: t.subdomain, auth: t.auth, allowIps: t.allowIps, hostHeader: t.hostHeader,
         timeoutMs: t.timeoutMs ?? opts.timeout * 1000, token: opts.token ?? plan.token, forwardMissed: opts.forwardMissed,
-        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events,
+        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events, name: t.name,
       }, identities, key, t.subdomain !== undefined);
       agents.push(agent);
       try {
