@@ -382,8 +382,10 @@ export class InspectorController {
     const at = current === undefined ? -1 : names.findIndex((n) => n.toLowerCase() === current);
     const next = names[at + 1];
     const rest = this.state.filter.split(/\s+/).filter((w) => w !== '' && !/^tunnel:/i.test(w));
+    // The footer then shows the filter and its count (a notice would hide them).
+    clearTimeout(this.noticeTimer);
+    this.state = { ...this.state, notice: undefined };
     this.setFilter([...(next !== undefined ? [`tunnel:${next}`] : []), ...rest].join(' '));
-    this.notify(next !== undefined ? `tunnel ${next} only (t: the next one)` : 'every tunnel', 'info');
   }
 
   /** Leaves the inspector. */
