@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { send, splitPublicUrl } from '../helpers/http.js';
-import { readBody, runCli, startTarget } from '../helpers/servers.js';
+import { EventEmitter } from 'node:events';
+import type { AgentEventMap } from '../../src/agent/events.js';
+import { parseTarget } from '../../src/agent/target.js';
+import { attachReporter } from '../../src/ui/reporter.js';
+import { readBody, runCli, startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { cli, lines } from './capture-fixtures.js';
 
 function project(yaml: string): { dir: string; data: string } {
@@ -188,5 +192,48 @@ tunnels:
     expect(again.stderr()).toContain('exists already');
     const both = runCli(['3000', '--config', join(empty, 'hooktunnel.yaml')], {}, empty);
     expect(await both.exited()).toBe(2);
+  });
+
+  it('a route mode switched at run time applies to the next request, is reported as a mode line, and is refused where it cannot run', async () => {
+    const target = await startTarget((req, res) => void res.end(`target:${req.url}`));
+    const relay = await startRelay();
+    const events = new EventEmitter<AgentEventMap>();
+    const out: string[] = [];
+    events.once('ready', (ready) => attachReporter(events, ready, { json: true, embedded: false }, { out: { write: (t) => void out.push(t) }, err: { write: () => {} } }));
+    const agent = await startAgent(relay, target.url, {
+      events,
+      routes: [
+        { name: 'main', when: { path: '/main' }, mode: 'passthrough', target: parseTarget(target.url), answers: { mock: { status: 201, headers: [], body: Buffer.from('mocked') } } },
+        { name: 'canned', when: {}, mode: 'mock', answer: { status: 200, headers: [], body: Buffer.from('canned') } },
+      ],
+    });
+    const { base, prefix } = splitPublicUrl(agent.publicUrl);
+    const answer = async (path: string): Promise<string> => {
+      const r = await send(base, `${prefix}${path}`);
+      return `${r.status} ${r.body.toString()}`;
+    };
+
+    expect(await answer('/main/1')).toBe('200 target:/main/1');
+    agent.setMode('main', 'mock');
+    expect(await answer('/main/2')).toBe('201 mocked');
+    agent.setMode('main', 'fail');
+    expect(await answer('/main/3')).toBe('503 ');
+    agent.setMode('main', 'passthrough');
+    expect(await answer('/main/4')).toBe('200 target:/main/4');
+
+    expect(agent.routes()).toEqual([
+      { name: 'main', mode: 'passthrough', modes: ['passthrough', 'ack', 'mock', 'fail'] },
+      { name: 'canned', mode: 'mock', modes: ['mock', 'fail'] },
+    ]);
+    expect(() => agent.setMode('canned', 'passthrough')).toThrow(/route canned cannot passthrough: it has no "to"/);
+    expect(() => agent.setMode('nope', 'mock')).toThrow(/no route "nope"/);
+    const modes = out.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.type === 'mode');
+    expect(modes).toEqual([
+      { type: 'mode', route: 'main', mode: 'mock', previous: 'passthrough' },
+      { type: 'mode', route: 'main', mode: 'fail', previous: 'mock' },
+      { type: 'mode', route: 'main', mode: 'passthrough', previous: 'fail' },
+    ]);
+    const requests = out.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.type === 'request');
+    expect(requests.map((e) => `${e.route} ${e.mode} ${e.status}`)).toEqual(['main passthrough 200', 'main mock 201', 'main fail 503', 'main passthrough 200']);
   });
 });

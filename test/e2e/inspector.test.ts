@@ -257,7 +257,7 @@ describe.skipIf(lacks('the inspector tests', 'tmux'))('the inspector in a real t
     await term.see(/EXITED 0/);
   });
 
-  it('a project with two tunnels: one inspector, a tunnel column; M switches a route to mock for the next request and back', async () => {
+  it('a project with two tunnels: one inspector, a tunnel column; M switches a route to mock for the next request and back', { timeout: 60_000 }, async () => {
     const hits: string[] = [];
     const api = await startTarget((req, res) => {
       hits.push(`api ${req.url}`);
