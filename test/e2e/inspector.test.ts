@@ -317,6 +317,11 @@ tunnels:
     await term.keys('t');
     screen = await term.see(/filter "tunnel:api": 3 of 4/);
     expect(screen).not.toMatch(/\/h1 +200/);
+    // A replay goes to the route's target and keeps the tunnel and route: it passes the tunnel filter.
+    await term.keys('r');
+    await term.see(/replayed [a-z0-9]+ as [a-z0-9]+: 200/);
+    await term.see(/api +GET +\/a3 +200 .*↻/);
+    expect(hits).toEqual(['hooks /h1', 'api /a1', 'api /a3', 'api /a3']);
 
     await term.keys('q');
     await term.see(/EXITED 0/);
@@ -325,7 +330,7 @@ tunnels:
     onTestFinished(() => store.close());
     expect(listCaptures(store, 10).map((c) => `${c.tunnelName} ${c.route} ${c.mode} ${c.path} ${c.target}`)).toEqual([
       `hooks #1 passthrough /h1 http://localhost:${hooks.port}`, `api main passthrough /a1 http://localhost:${api.port}`,
-      'api main mock /a2 mock (route main)', `api main passthrough /a3 http://localhost:${api.port}`,
+      'api main mock /a2 mock (route main)', `api main passthrough /a3 http://localhost:${api.port}`, `api main passthrough /a3 http://localhost:${api.port}`,
     ]);
   });
 });
