@@ -102,4 +102,20 @@ describe('inspector of a project run', () => {
     expect(frame).toContain('tunnel hooks · route invoices · mode ack · → http://localhost:4000 · attempt 3/3');
     expect(frame).toContain(', failed, replayable');
   });
+
+  it('more than four tunnels: three listed and how many more; names line up while reconnecting', async () => {
+    const tunnels = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, url: `http://127.0.0.1:7071/t/${name}1`, routes: [{ name: '#1', mode: 'passthrough' as const }] }));
+    const ui = inspector({ info: { tunnels } });
+    ui.events.emit('state', { type: 'state', state: 'reconnecting', attempt: 2, delayMs: 1000, reason: 'connection lost' });
+
+    const frame = await ui.see(/reconnecting[\s\S]*\+2 more/);
+
+    const lines = frame.split('\n');
+    expect(lines[0]).toBe('◌ reconnecting  a  http://127.0.0.1:7071/t/a1');
+    expect(lines[1]).toBe('                b  http://127.0.0.1:7071/t/b1');
+    expect(lines[3]).toBe('                +2 more: d, e');
+    expect(lines[4]).toContain('5 tunnels');
+    expect(lines[5]).toMatch(/^routes a: #1 passthrough · b: #1 passthrough/);
+    expect(lines).toHaveLength(23);
+  });
 });

@@ -22,7 +22,9 @@ function keysLine(state: InspectorState): StyledLine {
   const page = state.page;
   if (!page) {
     const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
-    return [{ text: '↑↓ move ⏎ details r replay e edit c curl / filter ? help q quit', dim: true }, ...follow];
+    // A project run's own keys come before help and quit, which everyone knows to look for at the end.
+    const project = state.info.tunnels ? `M mode ${state.info.tunnels.length > 1 ? 't tunnel ' : ''}` : '';
+    return [{ text: `↑↓ move ⏎ details r replay e edit c curl / filter ${project}? help q quit`, dim: true }, ...follow];
   }
   const h = pageHeight(state.size, headerLines(state.info.tunnels));
   const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';

@@ -59,13 +59,15 @@ function secondLine(state: InspectorState): Span[] {
 function tunnelLines(state: InspectorState, tunnels: readonly ProjectTunnel[]): Span[][] {
   const width = Math.min(16, Math.max(...tunnels.map((t) => displayWidth(t.name))));
   const shown = tunnels.length > MAX_HEADER_TUNNELS ? tunnels.slice(0, MAX_HEADER_TUNNELS - 1) : tunnels;
+  const lead = connectionSpans(state.connection);
+  // The names line up under the first, whatever the state's word.
+  const indent = ' '.repeat(lead.reduce((w, s) => w + displayWidth(s.text), 0) + 2);
   const lines = shown.map((t, i): Span[] => [
-    ...(i === 0 ? connectionSpans(state.connection) : [{ text: '          ' }]),
-    ...(i === 0 ? [{ text: '  ' }] : []),
+    ...(i === 0 ? [...lead, { text: '  ' }] : [{ text: indent }]),
     { text: `${pad(fit(t.name, width), width)}  `, color: 'cyan' },
     { text: t.url || 'connecting…', bold: t.url !== '', dim: t.url === '' },
   ]);
-  if (shown.length < tunnels.length) lines.push([{ text: `          +${tunnels.length - shown.length} more: ${tunnels.slice(shown.length).map((t) => t.name).join(', ')}`, dim: true }]);
+  if (shown.length < tunnels.length) lines.push([{ text: `${indent}+${tunnels.length - shown.length} more: ${tunnels.slice(shown.length).map((t) => t.name).join(', ')}`, dim: true }]);
   return lines;
 }
 
