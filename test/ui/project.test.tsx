@@ -94,11 +94,12 @@ describe('inspector of a project run', () => {
   it('the details show tunnel, route, mode and an ack delivery\'s attempt', async () => {
     const ui = inspector({ info: { tunnels: TUNNELS } });
     ui.exchange({ path: '/stripe', tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 3, of: 3 }, status: 503, target: 'http://localhost:4000' });
-    await ui.see('/stripe');
+    const row = await ui.see('/stripe');
+    expect(row).toMatch(/\/stripe {2}try 3\/3 failed +503/);
 
     ui.press('\r');
 
-    const frame = await ui.see('attempt');
+    const frame = await ui.see('mode ack');
     expect(frame).toContain('tunnel hooks · route invoices · mode ack · → http://localhost:4000 · attempt 3/3');
     expect(frame).toContain(', failed, replayable');
   });

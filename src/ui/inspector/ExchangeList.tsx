@@ -1,3 +1,4 @@
+import { deliveryState } from '../../model/exchange.js';
 import { formatClock, formatDuration, sanitize } from '../format.js';
 import { displayWidth, pad, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './state.js';
@@ -46,6 +47,13 @@ export function tunnelColumnWidth(state: Pick<InspectorState, 'info'>): number {
   return Math.max(6, Math.min(12, Math.max(...tunnels.map((t) => displayWidth(sanitize(t.name))))));
 }
 
+/** An ack delivery's attempt after the path: `  try 2/5`, and `failed` when it was the last and failed too. */
+function deliveryNote(row: ExchangeRow): string {
+  if (!row.attempt) return '';
+  const failed = !row.pending && deliveryState({ ...row, complete: true }) === 'failed';
+  return `  try ${row.attempt.n}/${row.attempt.of}${failed ? ' failed' : ''}`;
+}
+
 /** One row of the list, exactly `width` columns wide. */
 export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunnelWidth = 0): StyledLine {
   const col = columns(width, tunnelWidth);
@@ -57,7 +65,7 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunn
   if (row.signature) marks.push(signatureMark(row.signature));
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
   // Escaped before measuring: an escape takes several columns, and the columns must line up.
-  const path = sanitize(row.error && !row.missed ? `${row.path}  ${row.error}` : row.path);
+  const path = sanitize(`${row.error && !row.missed ? `${row.path}  ${row.error}` : row.path}${deliveryNote(row)}`);
   const spans: Span[] = [
     // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
     { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
