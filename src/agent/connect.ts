@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { newExchangeId } from '../model/exchange.js';
+import { newExchangeId, type ResponseMode } from '../model/exchange.js';
 import { setHeader } from '../protocol/headers.js';
 import {
   FLAG_FIN,
@@ -21,7 +21,7 @@ import type { AgentEventMap, RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 import { Forwarder } from './forward.js';
 import { Link, type Welcome } from './link.js';
-import { AckDispatch, AnswerDispatch, routeHost, type Dispatch } from './routed.js';
+import { AckDispatch, AnswerDispatch, RouteSlot, answerOf, modesOf, routeHost, type Dispatch } from './routed.js';
 import { Router, type AgentRoute, type FixedAnswer } from './routes.js';
 import { forwardDetached } from './detached.js';
 import { parseTarget, type Target } from './target.js';
@@ -85,6 +85,16 @@ export interface AgentOptions {
   readonly routes?: readonly AgentRoute[];
   /** The answer when no route matches. Default 404 `no_route`. */
   readonly noMatch?: FixedAnswer;
+  /** A project run's: the tunnel's name in the config file, on every exchange's `exchange-start`. */
+  readonly name?: string;
+}
+
+/** A route of a running agent and the modes it can be switched to. */
+export interface RouteMode {
+  readonly name: string;
+  readonly mode: ResponseMode;
+  /** passthrough and ack only with a target; mock and fail always. */
+  readonly modes: readonly ResponseMode[];
 }
 
 const NO_ROUTE: FixedAnswer = { status: 404, headers: ['Content-Type', 'application/json'], body: Buffer.from('{"error":{"code":"no_route","message":"no route of this tunnel matches the request"}}') };
@@ -102,6 +112,13 @@ export interface AgentHandle {
   readonly events: EventEmitter<AgentEventMap>;
   /** Number of exchanges in flight. */
   inFlight(): number;
+  /** The routes (a config file's) with their current modes; empty without routes. */
+  routes(): RouteMode[];
+  /**
+   * Switches a route's response mode from the next request on (the ones in flight finish as they began) and emits
+   * `mode`. Throws `invalid_argument` for an unknown route or a mode it cannot run in (passthrough or ack without `to`).
+   */
+  setMode(route: string, mode: ResponseMode): void;
   /** Fails what is in flight, closes the connection and the target's connection pool. Stops reconnecting. */
   close(): Promise<void>;
 }
@@ -133,7 +150,8 @@ class Agent implements ExchangeHost {
   readonly preserveHost: boolean;
   private readonly exchanges = new Map<number, AgentExchange>();
   /** With routes: the host of each route's exchanges, and that of requests no route matches. */
-  private readonly router: Router<ExchangeHost> | undefined;
+  private readonly router: Router<RouteSlot> | undefined;
+  private readonly slots: RouteSlot[] = [];
   private readonly noRoute: ExchangeHost | undefined;
   private readonly dispatches: Dispatch[] = [];
   private readonly seenMissed = new Set<string>();
@@ -151,32 +169,45 @@ class Agent implements ExchangeHost {
     this.forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs });
     this.preserveHost = options.hostHeader === 'preserve';
     if (options.routes) {
-      this.router = new Router(options.routes.map((route) => ({ route: this.hostFor(route), when: route.when })));
-      this.noRoute = this.hostFor({ name: 'no route', when: {}, mode: 'fail', answer: options.noMatch ?? NO_ROUTE });
+      this.slots = options.routes.map((route) => new RouteSlot(route, (r, mode) => this.hostFor(r, mode)));
+      this.router = new Router(this.slots.map((slot) => ({ route: slot, when: slot.route.when })));
+      this.noRoute = this.hostFor({ name: 'no route', when: {}, mode: 'fail', answer: options.noMatch ?? NO_ROUTE }, 'fail');
     }
   }
 
-  /** The exchange host of one route, with its own pool or answer. */
-  private hostFor(route: AgentRoute): ExchangeHost {
+  /** The exchange host of one route in one mode, with its own pool or answer. */
+  private hostFor(route: AgentRoute, mode: ResponseMode): ExchangeHost {
     const { timeoutMs } = this.options;
     let dispatch: Dispatch;
-    if (route.mode === 'mock' || route.mode === 'fail') {
-      dispatch = new AnswerDispatch(route.target ?? this.target, route.answer!);
-    } else if (route.mode === 'ack') {
+    if (mode === 'mock' || mode === 'fail') {
+      dispatch = new AnswerDispatch(route.target ?? this.target, answerOf(route, mode));
+    } else if (mode === 'ack') {
       // The background deliveries are exchanges of this route too, forwarded by a pool of their own.
       const delivery = new Forwarder(route.target!, { timeoutMs });
-      dispatch = new AckDispatch(delivery, route.answer!, route.retry ?? { attempts: 1, delaysMs: [] }, routeHost(this, route, delivery), (h) => (h as AgentExchange).id);
+      dispatch = new AckDispatch(delivery, answerOf(route, 'ack'), route.retry ?? { attempts: 1, delaysMs: [] }, routeHost(this, route, mode, delivery), (h) => (h as AgentExchange).id);
     } else {
       dispatch = new Forwarder(route.target!, { timeoutMs });
     }
     this.dispatches.push(dispatch);
-    return routeHost(this, route, dispatch);
+    return routeHost(this, route, mode, dispatch);
   }
 
-  /** Where a request goes: its route's host, the no-route answer, or (without routes) this agent. */
+  /** Where a request goes: its route's host (in the route's mode now), the no-route answer, or (without routes) this agent. */
   private hostOf(head: RequestHead, body: Buffer, complete: boolean): ExchangeHost {
     if (!this.router) return this;
-    return this.router.match(head, body, complete) ?? this.noRoute!;
+    return this.router.match(head, body, complete)?.host() ?? this.noRoute!;
+  }
+
+  routes(): RouteMode[] {
+    return this.slots.map((s) => ({ name: s.route.name, mode: s.mode, modes: modesOf(s.route) }));
+  }
+
+  setMode(name: string, mode: ResponseMode): void {
+    const slot = this.slots.find((s) => s.route.name === name);
+    if (!slot) throw new HooktunnelError(ErrorCode.InvalidArgument, `no route "${name}" in this tunnel`);
+    const previous = slot.mode;
+    if (!slot.setMode(mode)) throw new HooktunnelError(ErrorCode.InvalidArgument, `route ${name} cannot ${mode}: it has no "to" to forward to`);
+    if (previous !== mode) this.events.emit('mode', { type: 'mode', route: name, mode, previous });
   }
 
   handle(): AgentHandle {
@@ -195,6 +226,8 @@ class Agent implements ExchangeHost {
       relay: this.options.relay,
       events: this.events,
       inFlight: () => this.exchanges.size,
+      routes: () => this.routes(),
+      setMode: (route, mode) => this.setMode(route, mode),
       close: () => this.close(),
     };
   }
@@ -329,10 +362,13 @@ class Agent implements ExchangeHost {
     this.startedAt(ex, method, path, headers, this.target.display);
   }
 
-  /** An exchange has begun, towards `target` (a route's own, with routes). */
-  startedAt(ex: AgentExchange, method: string, path: string, headers: readonly string[], target: string): void {
+  /** An exchange has begun, towards `target` (a route's own, with routes, and the route's name and mode). */
+  startedAt(ex: AgentExchange, method: string, path: string, headers: readonly string[], target: string, route?: { readonly route: string; readonly mode: ResponseMode }): void {
     if (this.events.listenerCount('exchange-start') === 0) return;
-    this.events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target, method, path, headers, replayOf: ex.replayOf });
+    this.events.emit('exchange-start', {
+      id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target, method, path, headers, replayOf: ex.replayOf,
+      ...(this.options.name !== undefined ? { tunnelName: this.options.name } : {}), ...route, ...(ex.attempt ? { attempt: ex.attempt } : {}),
+    });
   }
 
   requestBody(ex: AgentExchange, chunk: Buffer): void {

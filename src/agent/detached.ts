@@ -1,4 +1,5 @@
 import { FRAME_HEADER_BYTES, FrameType, decodeFrame, encodeWindow, type RequestHead } from '../protocol/index.js';
+import type { DeliveryAttempt } from '../model/exchange.js';
 import type { RequestEvent } from './events.js';
 import { AgentExchange, type ExchangeHost } from './exchange.js';
 
@@ -10,7 +11,7 @@ const DETACHED_STREAM = 1;
  * live traffic, so it is forwarded, observed and reported identically. The response goes nowhere: every body
  * frame is granted back at once, as if read by an infinitely fast sender. Resolves with the exchange's event.
  */
-export function forwardDetached(host: ExchangeHost, id: string, head: RequestHead, body: Buffer, replayOf?: string): Promise<RequestEvent> {
+export function forwardDetached(host: ExchangeHost, id: string, head: RequestHead, body: Buffer, replayOf?: string, attempt?: DeliveryAttempt): Promise<RequestEvent> {
   return new Promise((resolve) => {
     let ex: AgentExchange | undefined = undefined;
     const detached: ExchangeHost = {
@@ -34,7 +35,7 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
         resolve(event);
       },
     };
-    ex = new AgentExchange(id, DETACHED_STREAM, detached, replayOf);
+    ex = new AgentExchange(id, DETACHED_STREAM, detached, replayOf, attempt);
     ex.open(head, body, true);
   });
 }

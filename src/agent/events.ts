@@ -1,4 +1,4 @@
-import type { Exchange, ExchangeOpening } from '../model/exchange.js';
+import type { DeliveryAttempt, Exchange, ExchangeOpening, ResponseMode } from '../model/exchange.js';
 
 export type { SignatureCheck } from '../model/exchange.js';
 
@@ -20,6 +20,20 @@ export interface RequestEvent
   readonly type: 'request';
   /** Present when the tunnel has routes (a config file's): the name of the route the exchange took. */
   readonly route?: string;
+  /** With routes: the route's response mode when the request arrived. */
+  readonly mode?: ResponseMode;
+  /** An ack route's background delivery: `{"n":2,"of":5}`, the second of at most five. */
+  readonly attempt?: DeliveryAttempt;
+  /** With `attempt`: `delivered`, `retrying` (another delivery follows), or `failed` (the last one failed; replayable). */
+  readonly delivery?: 'delivered' | 'retrying' | 'failed';
+}
+
+/** A route's response mode was switched while the agent runs (from the inspector): new requests get the new one. */
+export interface ModeEvent {
+  readonly type: 'mode';
+  readonly route: string;
+  readonly mode: ResponseMode;
+  readonly previous: ResponseMode;
 }
 
 /**
@@ -70,4 +84,5 @@ export interface AgentEventMap {
   state: [StateEvent];
   missed: [MissedEvent];
   dropped: [DroppedEvent];
+  mode: [ModeEvent];
 }

@@ -18,6 +18,7 @@ import {
   type RequestHead,
 } from '../protocol/index.js';
 import { setHeader } from '../protocol/headers.js';
+import type { DeliveryAttempt } from '../model/exchange.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
 import { classifyForwardError, completeDespite, type ForwardHandler, type Forwarder } from './forward.js';
@@ -81,6 +82,8 @@ export class AgentExchange implements ForwardHandler {
     private readonly host: ExchangeHost,
     /** The exchange this one re-sends, if any (a replay or a missed request forwarded later). */
     readonly replayOf?: string,
+    /** An ack route's background delivery: which one it is. */
+    readonly attempt?: DeliveryAttempt,
   ) {
     this.out = new DataBatcher(stream, (frame) => host.send(frame));
   }
@@ -249,6 +252,7 @@ export class AgentExchange implements ForwardHandler {
       responseBytes: this.responseBytes,
       ...(error ? { error, message } : {}),
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
+      ...(this.attempt ? { attempt: this.attempt } : {}),
       ...(this.check ? { signature: this.check.result() } : {}),
     };
     this.host.finished(this, event);

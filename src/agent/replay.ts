@@ -43,6 +43,9 @@ export async function replayRequest(
     readonly verify?: VerifyOptions;
     /** The tunnel's public URL the request was signed for (Twilio signs the URL). */
     readonly publicUrl?: string;
+    /** A project run's capture: its tunnel's name and route, kept on the replay (which is forwarded: passthrough). */
+    readonly tunnelName?: string;
+    readonly route?: string;
   },
 ): Promise<RequestEvent> {
   const forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs, connections: 1 });
@@ -52,7 +55,11 @@ export async function replayRequest(
     send: () => {},
     done: () => {},
     started: (ex, method, path, headers) =>
-      events.emit('exchange-start', { id: ex.id, time: Date.now(), tunnel: options.tunnel, target: target.display, method, path, headers, replayOf: ex.replayOf }),
+      events.emit('exchange-start', {
+        id: ex.id, time: Date.now(), tunnel: options.tunnel, target: target.display, method, path, headers, replayOf: ex.replayOf,
+        ...(options.tunnelName !== undefined ? { tunnelName: options.tunnelName } : {}),
+        ...(options.route !== undefined ? { route: options.route, mode: 'passthrough' as const } : {}),
+      }),
     requestBody: (ex, chunk) => events.emit('request-body', ex.id, chunk),
     requestEnded: (ex) => events.emit('request-end', ex.id),
     responded: (ex, status, headers) => events.emit('exchange-response', { id: ex.id, status, headers }),
@@ -116,7 +123,7 @@ export async function replayCapture(events: EventEmitter<AgentEventMap>, c: Capt
   events.on('exchange-response', onResponse);
   try {
     const event = await replayRequest(events, options.target, { method: c.method, path: resign?.path ?? c.path, headers, body }, {
-      id, replayOf: c.id, tunnel: c.tunnel, timeoutMs: options.timeoutMs, preserveHost: options.preserveHost,
+      id, replayOf: c.id, tunnel: c.tunnel, tunnelName: c.tunnelName, route: c.route, timeoutMs: options.timeoutMs, preserveHost: options.preserveHost,
       verify: options.secrets.length > 0 ? { secrets: options.secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
     });
     return { event, answered, resign };

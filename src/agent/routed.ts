@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { newExchangeId } from '../model/exchange.js';
+import { RESPONSE_MODES, deliveryState, newExchangeId, type ResponseMode } from '../model/exchange.js';
 import { setHeader } from '../protocol/headers.js';
 import type { RequestHead } from '../protocol/index.js';
 import { forwardDetached } from './detached.js';
@@ -108,7 +108,7 @@ export class AckDispatch implements Dispatch {
 
   private async deliver(head: RequestHead, body: Buffer, acked: string): Promise<void> {
     for (let attempt = 1; attempt <= this.retry.attempts && !this.closed; attempt++) {
-      const event: RequestEvent = await forwardDetached(this.host, newExchangeId(), head, body, acked);
+      const event: RequestEvent = await forwardDetached(this.host, newExchangeId(), head, body, acked, { n: attempt, of: this.retry.attempts });
       if (!event.error && event.status > 0 && event.status < 500) return;
       if (attempt === this.retry.attempts) return;
       const delayMs = this.retry.delaysMs[Math.min(attempt - 1, this.retry.delaysMs.length - 1)] ?? 1000;
@@ -133,20 +133,86 @@ export class AckDispatch implements Dispatch {
   }
 }
 
-/** An exchange host for one route: the agent's, with the route's dispatch and target, and the route's name on events. */
-export function routeHost(agent: ExchangeHost & { startedAt(ex: AgentExchange, method: string, path: string, headers: readonly string[], target: string): void }, route: AgentRoute, dispatch: Dispatch): ExchangeHost {
-  const display = route.mode === 'mock' || route.mode === 'fail' ? `${route.mode} (route ${route.name})` : dispatch.target.display;
+/** What the agent gives a route's exchange host: its own reporting, with the route's target shown. */
+export type RouteAgent = ExchangeHost & {
+  startedAt(ex: AgentExchange, method: string, path: string, headers: readonly string[], target: string, route?: { readonly route: string; readonly mode: ResponseMode }): void;
+};
+
+/**
+ * An exchange host for one route in one mode: the agent's, with the route's dispatch and target, and the route's
+ * name and mode on events (an ack delivery's also says where the deliveries stand).
+ */
+export function routeHost(agent: RouteAgent, route: AgentRoute, mode: ResponseMode, dispatch: Dispatch): ExchangeHost {
+  const display = mode === 'mock' || mode === 'fail' ? `${mode} (route ${route.name})` : dispatch.target.display;
+  const tag = { route: route.name, mode };
   return {
     forwarder: dispatch,
     preserveHost: agent.preserveHost,
     send: (frame) => agent.send(frame),
     done: (stream) => agent.done(stream),
-    started: (ex, method, path, headers) => agent.startedAt(ex, method, path, headers, display),
+    started: (ex, method, path, headers) => agent.startedAt(ex, method, path, headers, display, tag),
     requestBody: (ex, chunk) => agent.requestBody(ex, chunk),
     requestEnded: (ex) => agent.requestEnded(ex),
     responded: (ex, status, headers) => agent.responded(ex, status, headers),
     responseBody: (ex, chunk) => agent.responseBody(ex, chunk),
-    finished: (ex, event) => agent.finished(ex, { ...event, route: route.name }),
+    finished: (ex, event) => {
+      const delivery = event.attempt ? deliveryState({ ...event, complete: true }) : undefined;
+      agent.finished(ex, { ...event, ...tag, ...(delivery ? { delivery } : {}) });
+    },
     ...(agent.verifier ? { verifier: (head: RequestHead) => agent.verifier!(head) } : {}),
   };
+}
+
+/** Answers of the answering modes when a route has none of its own (as a config file's defaults). */
+export const DEFAULT_ANSWERS: Readonly<Record<'ack' | 'mock' | 'fail', FixedAnswer>> = {
+  ack: { status: 202, headers: ['Content-Type', 'application/json'], body: Buffer.from('{"received":true}') },
+  mock: { status: 200, headers: [], body: Buffer.alloc(0) },
+  fail: { status: 503, headers: [], body: Buffer.alloc(0) },
+};
+
+/** The modes a route can run in: passthrough and ack need a target; mock and fail always have an answer. */
+export function modesOf(route: AgentRoute): ResponseMode[] {
+  return RESPONSE_MODES.filter((m) => route.target !== undefined || m === 'mock' || m === 'fail');
+}
+
+/** The answer a route gives in an answering mode: its own for that mode, else the default. */
+export function answerOf(route: AgentRoute, mode: 'ack' | 'mock' | 'fail'): FixedAnswer {
+  return route.answers?.[mode] ?? (route.mode === mode ? route.answer : undefined) ?? DEFAULT_ANSWERS[mode];
+}
+
+/**
+ * One route of a running agent. Its mode can be switched while the agent runs: a request takes the host of the
+ * mode current when it arrives (built the first time that mode is used), so exchanges in flight finish as they began.
+ */
+export class RouteSlot {
+  private current: ResponseMode;
+  private readonly hosts = new Map<ResponseMode, ExchangeHost>();
+
+  constructor(
+    readonly route: AgentRoute,
+    private readonly build: (route: AgentRoute, mode: ResponseMode) => ExchangeHost,
+  ) {
+    this.current = route.mode;
+  }
+
+  get mode(): ResponseMode {
+    return this.current;
+  }
+
+  /** The host for a request arriving now. */
+  host(): ExchangeHost {
+    let host = this.hosts.get(this.current);
+    if (!host) {
+      host = this.build(this.route, this.current);
+      this.hosts.set(this.current, host);
+    }
+    return host;
+  }
+
+  /** Switches the mode for requests from now on; false when the route cannot run in it (no target). */
+  setMode(mode: ResponseMode): boolean {
+    if (!modesOf(this.route).includes(mode)) return false;
+    this.current = mode;
+    return true;
+  }
 }

@@ -27,7 +27,10 @@ export interface AgentRoute {
    */
   readonly mode: 'passthrough' | 'ack' | 'mock' | 'fail';
   readonly target?: Target;
+  /** The answer of the route's own mode (ack, mock, fail). */
   readonly answer?: FixedAnswer;
+  /** The answer of each answering mode, for a mode switched to at run time (DEFAULT_ANSWERS where missing). */
+  readonly answers?: Partial<Readonly<Record<'ack' | 'mock' | 'fail', FixedAnswer>>>;
   /** `ack`: deliveries in all and the waits between them (the last repeats). */
   readonly retry?: { readonly attempts: number; readonly delaysMs: readonly number[] };
 }

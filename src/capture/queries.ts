@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { EXCHANGE_ID_PATTERN, type Exchange, type SignatureCheck } from '../model/exchange.js';
+import { EXCHANGE_ID_PATTERN, RESPONSE_MODES, type Exchange, type ResponseMode, type SignatureCheck } from '../model/exchange.js';
 import { headerValue } from '../protocol/headers.js';
 import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
@@ -13,16 +13,19 @@ interface Row {
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
   signature: string | null; files: number; req_complete: number;
+  tunnel_name: string | null; route: string | null; mode: string | null; attempt: number | null; attempts: number | null;
 }
 
 /**
  * Every column but the bodies: listings never load body bytes. An older store opened read-only (not migrated) has
- * no signature (format 1), no body files (formats 1 and 2) and no request-complete mark (formats 1 to 3).
+ * no signature (format 1), no body files (formats 1 and 2), no request-complete mark (formats 1 to 3) and no
+ * tunnel name, route, mode or attempt (formats 1 to 4).
  */
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
-  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'}`;
+  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'},
+  ${store.format >= 5 ? 'tunnel_name, route, mode, attempt, attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS attempt, NULL AS attempts'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -69,12 +72,38 @@ function toCapture(r: Row): Capture {
     requestBytes: r.req_bytes, responseBytes: r.res_bytes, requestTruncated: r.req_truncated === 1, responseTruncated: r.res_truncated === 1,
     replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1, requestComplete: r.req_complete === 1,
     ...(r.signature !== null ? { signature: parseSignature(r.signature) } : {}),
+    ...(r.tunnel_name !== null ? { tunnelName: r.tunnel_name } : {}),
+    ...(r.route !== null ? { route: r.route } : {}),
+    ...(r.mode !== null && (RESPONSE_MODES as readonly string[]).includes(r.mode) ? { mode: r.mode as ResponseMode } : {}),
+    ...(r.attempt !== null && r.attempts !== null ? { attempt: { n: r.attempt, of: r.attempts } } : {}),
   };
 }
 
-/** The newest `limit` captures by arrival time, returned oldest first. */
-export function listCaptures(store: CaptureStore, limit: number): Capture[] {
-  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
+/** Which captures a listing keeps: those of one tunnel (its name in the config file, or its id) and one route. */
+export interface CaptureFilter {
+  readonly tunnel?: string;
+  readonly route?: string;
+}
+
+function where(store: CaptureStore, filter: CaptureFilter): { sql: string; params: string[] } {
+  const terms: string[] = [];
+  const params: string[] = [];
+  if (filter.tunnel !== undefined) {
+    terms.push(store.format >= 5 ? '(tunnel_name = ? OR tunnel = ?)' : 'tunnel = ?');
+    params.push(filter.tunnel, ...(store.format >= 5 ? [filter.tunnel] : []));
+  }
+  if (filter.route !== undefined) {
+    // A store older than format 5 knows no routes: nothing matches.
+    terms.push(store.format >= 5 ? 'route = ?' : '0');
+    if (store.format >= 5) params.push(filter.route);
+  }
+  return { sql: terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '', params };
+}
+
+/** The newest `limit` captures by arrival time (of those `filter` keeps), returned oldest first. */
+export function listCaptures(store: CaptureStore, limit: number, filter: CaptureFilter = {}): Capture[] {
+  const w = where(store, filter);
+  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ${w.sql} ORDER BY time DESC, seq DESC LIMIT ?`).all(...w.params, limit) as Row[];
   return rows.reverse().map((r) => captureOf(store, r));
 }
 

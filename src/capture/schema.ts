@@ -5,15 +5,21 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
- * chunk in files beside the database. 4: `req_complete`, the request body arrived whole.
+ * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `tunnel_name`, `route`, `mode`, `attempt`,
+ * `attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE captures ADD COLUMN signature TEXT;',
   3: 'ALTER TABLE captures ADD COLUMN files INTEGER NOT NULL DEFAULT 0;',
   4: 'ALTER TABLE captures ADD COLUMN req_complete INTEGER NOT NULL DEFAULT 0;',
+  5: `ALTER TABLE captures ADD COLUMN tunnel_name TEXT;
+ALTER TABLE captures ADD COLUMN route TEXT;
+ALTER TABLE captures ADD COLUMN mode TEXT;
+ALTER TABLE captures ADD COLUMN attempt INTEGER;
+ALTER TABLE captures ADD COLUMN attempts INTEGER;`,
 };
 
 /**
@@ -25,7 +31,8 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
  * wire order. `seq` is the recording order: retention removes the lowest. `signature` is the JSON of a
  * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off. `req_complete` is set
  * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
- * its (chunked) request arrived can still be replayed.
+ * its (chunked) request arrived can still be replayed. `tunnel_name`, `route`, `mode` are NULL outside project runs;
+ * `attempt` / `attempts` (1-based, and the most) are set on an ack route's background deliveries only.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -54,7 +61,12 @@ CREATE TABLE IF NOT EXISTS captures (
   res_body      BLOB,
   signature     TEXT,
   files         INTEGER NOT NULL DEFAULT 0,
-  req_complete  INTEGER NOT NULL DEFAULT 0
+  req_complete  INTEGER NOT NULL DEFAULT 0,
+  tunnel_name   TEXT,
+  route         TEXT,
+  mode          TEXT,
+  attempt       INTEGER,
+  attempts      INTEGER
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,

@@ -162,7 +162,7 @@ export async function runAgent(target: Target | undefined, opts: AgentCliOptions
  * NODE_ENV says: the development build is several times slower and keeps more memory with every redraw. NODE_ENV is
  * read when React loads and put back afterwards, so the editor and clipboard programs see the user's own.
  */
-async function loadInspector(): Promise<typeof import('./inspector.js')> {
+export async function loadInspector(): Promise<typeof import('./inspector.js')> {
   const previous = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {

@@ -15,8 +15,10 @@ export function captureCommands(version: string): Command[] {
     .description('list the newest captured exchanges')
     .addOption(new Option('--limit <n>', 'how many').argParser(intOption('--limit', 1, 10_000_000)).default(20))
     .option('--json', 'one JSON object per capture (NDJSON), oldest first')
+    .option('--tunnel <name>', "only this tunnel's captures (its name in the config file, or its id)")
+    .option('--route <name>', "only this route's captures (its name, or #<n>)")
     .addOption(dataDir())
-    .action(async (opts: StoreFlags & { limit: number; json?: boolean }) => (await import('./capture.js')).runRequests(opts));
+    .action(async (opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string }) => (await import('./capture.js')).runRequests(opts));
   const show = new Command('show')
     .description('show one exchange: headers and bodies')
     .argument('<id>', 'capture id, or a unique prefix of it')

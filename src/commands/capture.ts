@@ -11,7 +11,8 @@ import { resolveDataDir } from '../paths.js';
 import { headerPairs } from '../protocol/headers.js';
 import { exchangeText } from '../ui/exchange-text.js';
 import { describePartialBody, formatBytes, formatClock, formatDuration, sanitize } from '../ui/format.js';
-import { signatureMark } from '../ui/printers.js';
+import { deliveryText, signatureMark } from '../ui/printers.js';
+import { deliveryState } from '../model/exchange.js';
 import { openStore, withCapture, type StoreFlags } from './store-access.js';
 
 function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
@@ -23,13 +24,36 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
  * `signature` only when the capture has one, as on the request event.
  */
 function summaryJson(c: Capture): string {
-  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}) });
+  return JSON.stringify({
+    id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null,
+    ...(c.signature ? { signature: c.signature } : {}), target: c.target, ...routing(c),
+  });
+}
+
+/**
+ * A project run's fields, as on the `--json` request events: `name` (the tunnel's name), `route`, `mode`; an ack
+ * delivery's `attempt` (`{"n":2,"of":5}`) and `delivery` (`delivered`, `retrying`, `failed`).
+ */
+function routing(c: Capture): Record<string, unknown> {
+  const delivery = deliveryState(c);
+  return {
+    ...(c.tunnelName !== undefined ? { name: c.tunnelName } : {}), ...(c.route !== undefined ? { route: c.route } : {}), ...(c.mode ? { mode: c.mode } : {}),
+    ...(c.attempt ? { attempt: c.attempt } : {}), ...(delivery ? { delivery } : {}),
+  };
+}
+
+/** `hooks/invoices` (tunnel name and route) for a project run's capture; empty otherwise. */
+function routeColumn(c: Capture): string {
+  if (c.route === undefined) return '';
+  const mode = c.mode && c.mode !== 'passthrough' ? ` ${c.mode}` : '';
+  return `${c.tunnelName !== undefined ? `${sanitize(c.tunnelName)}/` : ''}${sanitize(c.route)}${mode}`;
 }
 
 function summaryLine(c: Capture): string {
   const failed = c.error !== undefined && !c.responseHeaders;
   const status = failed ? chalk.red(String(c.status || '---')) : c.status >= 400 ? chalk.yellow(String(c.status)) : chalk.green(String(c.status || '...'));
   const marks = [
+    c.attempt ? deliveryText({ attempt: c.attempt, delivery: deliveryState(c) }) : '',
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.missed ? chalk.magenta('missed') : '',
@@ -38,14 +62,15 @@ function summaryLine(c: Capture): string {
     c.complete ? '' : chalk.yellow('incomplete'),
   ].filter(Boolean).join(' ');
   const sizes = `${formatBytes(c.requestBytes)} -> ${formatBytes(c.responseBytes)}`;
-  return `${chalk.gray(c.id)}  ${formatClock(c.time)}  ${chalk.bold(sanitize(c.method).padEnd(6))} ${sanitize(c.path)}  ${status}  ${formatDuration(c.durationMs)}  ${sizes}${marks ? `  ${marks}` : ''}`;
+  const route = routeColumn(c);
+  return `${chalk.gray(c.id)}  ${formatClock(c.time)}  ${route ? `${chalk.cyan(route)}  ` : ''}${chalk.bold(sanitize(c.method).padEnd(6))} ${sanitize(c.path)}  ${status}  ${formatDuration(c.durationMs)}  ${sizes}${marks ? `  ${marks}` : ''}`;
 }
 
 function showJson(c: Capture, b: CaptureWithBodies): string {
   return `${JSON.stringify({
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
-    signature: c.signature ?? null,
+    signature: c.signature ?? null, ...routing(c),
     request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
@@ -54,12 +79,12 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
 }
 
 /** `hooktunnel requests`: the newest captures, one line (or JSON object) each. */
-export function runRequests(opts: StoreFlags & { limit: number; json?: boolean }): void {
+export function runRequests(opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string }): void {
   const dir = resolveDataDir(opts.dataDir);
   // Nothing captured yet is an empty list, not an error.
   if (!existsSync(join(dir, DB_FILE))) return void process.stderr.write(`no captures yet in ${dir}\n`);
   const store = openStore(opts, true);
-  const out = listCaptures(store, opts.limit).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
+  const out = listCaptures(store, opts.limit, { tunnel: opts.tunnel, route: opts.route }).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
   store.close();
   process.stdout.write(out.join(''));
 }

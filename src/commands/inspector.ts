@@ -13,7 +13,7 @@ import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
 import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
-import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
+import { InspectorController, type InspectorActions, type ProjectTunnel, type TunnelInfo } from '../ui/inspector/controller.js';
 import { detailLines } from '../ui/inspector/detail-lines.js';
 import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
 import { copyToClipboard } from './clipboard.js';
@@ -37,6 +37,25 @@ export interface InspectorSetup {
   readonly secrets: readonly WebhookSecret[];
   /** Called on `q` / Ctrl-C, after the terminal was given back. */
   readonly onQuit: () => void;
+}
+
+/** What a project run's inspector needs: the tunnels' emitters are attached as each tunnel is set up. */
+export interface ProjectInspectorSetup extends Omit<InspectorSetup, 'events' | 'target' | 'ready'> {
+  readonly relay: string;
+  /** The tunnels in the config file's order, with their routes and modes at start. */
+  readonly tunnels: readonly ProjectTunnel[];
+  /** Where a replay of `c` goes now: its route's target (see targetFor in project.ts). */
+  readonly targetFor: (c: Capture) => Target;
+  /** Switches route `route` of `tunnel` to its next mode; returns the sentence for the notice line. */
+  readonly cycleMode: (tunnel: string, route: string) => string;
+}
+
+/** A project run's inspector: tunnels attach before they connect; it is drawn once `draw()` is called. */
+export interface ProjectInspector extends RunningInspector {
+  /** Shows tunnel `name`'s exchanges, its URL when it is online, and its routes' mode changes. */
+  attach(name: string, events: EventEmitter<AgentEventMap>): void;
+  /** Starts drawing on the terminal. */
+  draw(): void;
 }
 
 /** A running inspector, for the agent command to stop and to send warnings to. */
@@ -68,7 +87,7 @@ function replayedText(id: string, event: RequestEvent, what = ''): string {
 }
 
 /** The actions behind the inspector's keys: the store, replay through the agent's own forwarding, editor, clipboard. */
-function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, handle: () => InspectorHandle): InspectorActions {
+function actionsFor(setup: ActionSetup, events: EventEmitter<AgentEventMap>, handle: () => InspectorHandle): InspectorActions {
   const { store } = setup;
 
   const capturedRequest = (id: string): { c: Capture; body: Buffer; target: Target } => {
@@ -77,7 +96,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     const partial = partialRequestBody(c, body);
     if (partial) throw new Error(`${describePartialBody(partial)}; use hooktunnel replay ${c.id} --body FILE`);
     // To the target this agent forwards to now, also for captures of an earlier run (which may have had another).
-    return { c, body, target: setup.target };
+    return { c, body, target: setup.targetFor(c) };
   };
   // As `hooktunnel replay` does (replayCapture): a recognised signature is made again (fresh timestamp, over this
   // body) when a secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
@@ -117,23 +136,28 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     },
     async curlCommand(id) {
       const c = findCapture(needStore(store), id);
-      return toCurl({ capture: { ...c, target: setup.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+      return toCurl({ capture: { ...c, target: setup.targetFor(c).display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
     },
     copy: (text) => copyToClipboard(text),
     async searchBodies(needle, ids) {
       return store ? searchBodies(store, needle, ids) : new Set();
     },
     quit: () => setup.onQuit(),
+    ...(setup.cycleMode ? { cycleMode: async (tunnel: string, route: string) => setup.cycleMode!(tunnel, route) } : {}),
   };
 }
 
-/**
- * Starts the inspector for a connected agent: earlier captures from the store first, then the agent's events,
- * drawn on the terminal until `stop()`.
- */
-export function startInspector(setup: InspectorSetup, streams = { stdout: process.stdout, stdin: process.stdin, stderr: process.stderr }): RunningInspector {
+/** What the actions need: the setup without the agent's events, and where a capture is replayed to. */
+type ActionSetup = Omit<InspectorSetup, 'events' | 'target' | 'ready'> & {
+  readonly targetFor: (c: Capture) => Target;
+  readonly cycleMode?: (tunnel: string, route: string) => string;
+};
+
+type Streams = { stdout: NodeJS.WriteStream; stdin: NodeJS.ReadStream; stderr: NodeJS.WriteStream };
+
+/** A controller with its actions, replays recorded, earlier captures listed; `draw` puts it on the terminal. */
+function prepare(setup: ActionSetup, info: TunnelInfo, streams: Streams): { controller: InspectorController; replays: EventEmitter<AgentEventMap>; draw(): void; stop(): void } {
   let handle: InspectorHandle | undefined;
-  const info = { url: setup.ready.url, target: setup.ready.target, relay: setup.ready.relay, embedded: setup.embedded };
   // Replays get their own emitter: recorded with replayOf and shown as new rows, like the agent's exchanges.
   const replays = replayEvents();
   const controller = new InspectorController(info, actionsFor(setup, replays, () => handle!), {
@@ -148,14 +172,47 @@ export function startInspector(setup: InspectorSetup, streams = { stdout: proces
       controller.notify(`earlier captures cannot be read: ${(err as Error).message}`, 'error');
     }
   }
-  controller.attach(setup.events);
   controller.attach(replays);
-  handle = runInspector(controller, streams);
   return {
     controller,
+    replays,
+    draw: () => void (handle ??= runInspector(controller, streams)),
     stop() {
       handle?.stop();
       controller.dispose();
     },
   };
+}
+
+/**
+ * Starts the inspector for a project run (several tunnels in one process, one store): one list for all of them,
+ * with a tunnel column when there are several, the tunnels' URLs and the routes' modes in the header.
+ */
+export function startProjectInspector(setup: ProjectInspectorSetup, streams: Streams = { stdout: process.stdout, stdin: process.stdin, stderr: process.stderr }): ProjectInspector {
+  const first = setup.tunnels[0];
+  const info: TunnelInfo = { url: first?.url ?? '', target: '', relay: setup.relay, embedded: setup.embedded, tunnels: setup.tunnels };
+  const inspector = prepare(setup, info, streams);
+  const { controller } = inspector;
+  return {
+    controller,
+    attach(name, events) {
+      controller.attach(events);
+      events.on('state', (e) => e.state === 'online' && controller.tunnelOnline(name, e.url));
+      events.on('mode', (e) => controller.modeChanged(name, e.route, e.mode));
+    },
+    draw: inspector.draw,
+    stop: inspector.stop,
+  };
+}
+
+/**
+ * Starts the inspector for a connected agent: earlier captures from the store first, then the agent's events,
+ * drawn on the terminal until `stop()`.
+ */
+export function startInspector(setup: InspectorSetup, streams: Streams = { stdout: process.stdout, stdin: process.stdin, stderr: process.stderr }): RunningInspector {
+  const info = { url: setup.ready.url, target: setup.ready.target, relay: setup.ready.relay, embedded: setup.embedded };
+  const inspector = prepare({ ...setup, targetFor: () => setup.target }, info, streams);
+  inspector.controller.attach(setup.events);
+  inspector.draw();
+  return { controller: inspector.controller, stop: inspector.stop };
 }

@@ -14,7 +14,11 @@ import type { RelayHandle } from '../relay/server.js';
 import { sanitize } from '../ui/format.js';
 import { batchedLines, type LineSink } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
-import { connectRemembering, openCaptureStore, type AgentCliOptions } from './agent.js';
+import { connectRemembering, loadInspector, openCaptureStore, type AgentCliOptions } from './agent.js';
+import type { ProjectInspector } from './inspector.js';
+import type { Capture } from '../capture/queries.js';
+import type { Target } from '../agent/target.js';
+import { wantsInspector } from '../ui/inspector/choose.js';
 import { commandSecrets } from './secrets.js';
 import { EXIT_FAILURE, EXIT_USAGE, fail, onSignals } from './shared.js';
 
@@ -48,6 +52,8 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
   const dataDir = opts.dataDir ?? plan.dataDir;
   const secrets = [...plan.secrets, ...commandSecrets({ verify: opts.verify, dataDir })];
   const json = opts.json === true;
+  // ink and React load while the relay starts (as for one tunnel).
+  const inspectorLoading = wantsInspector(opts) ? loadInspector() : undefined;
   let embedded: RelayHandle | undefined;
   let relayUrl = opts.relay ?? plan.relay;
   if (!relayUrl) {
@@ -58,24 +64,50 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
   const store = opts.capture && plan.capture !== false ? openCaptureStore({ ...opts, dataDir }) : undefined;
   const identities = new IdentityFile(resolveDataDir(dataDir));
   const out = batchedLines(process.stdout);
-  const agents: AgentHandle[] = [];
+  const agents = new Map<string, AgentHandle>();
+  const inspectorModule = await inspectorLoading;
+  let inspector: ProjectInspector | undefined;
+  const warn = (text: string): void => {
+    if (inspector) inspector.controller.notify(text, 'error');
+    else process.stderr.write(`${chalk.yellow('warning')} ${text}\n`);
+  };
   const stop = async (): Promise<void> => {
-    await Promise.all(agents.map((a) => a.close()));
+    inspector?.stop();
+    await Promise.all([...agents.values()].map((a) => a.close()));
     out.flush();
     store?.close();
     await embedded?.close();
   };
   onSignals(stop);
+  if (inspectorModule) {
+    inspector = inspectorModule.startProjectInspector({
+      relay: relayUrl, store, embedded: embedded !== undefined, secrets, timeoutMs: opts.timeout * 1000,
+      // Replays keep the captured Host only when every tunnel does (one inspector replays for all of them).
+      preserveHost: plan.tunnels.every((t) => t.hostHeader === 'preserve'),
+      tunnels: plan.tunnels.map((t) => ({ name: t.name, url: '', routes: t.routes.map((r) => ({ name: r.name, mode: r.mode })) })),
+      targetFor: (c) => replayTarget(plan, c),
+      cycleMode: (tunnel, route) => nextMode(agents, tunnel, route),
+      onQuit: () => void stop().then(() => process.exit(0)),
+    });
+  }
   process.stderr.write(`${chalk.gray(`  ${loaded.file}: ${plan.tunnels.length} tunnel(s)${secrets.length > 0 ? `, verifying ${[...new Set(secrets.map((s) => s.provider))].join(', ')}` : ''}`)}\n`);
   for (const t of plan.tunnels) {
     // Subscribed before the link opens, as for one tunnel: nothing handed over at `ready` is missed.
     const events = new EventEmitter<AgentEventMap>();
-    if (store) attachRecorder(events, store, (err) => process.stderr.write(`${chalk.yellow('warning')} ${t.name}: an exchange could not be captured (${err.message})\n`));
-    const sinks = { out: tagged(out, t.name, json), err: tagged(process.stderr, t.name, false) };
-    events.once('ready', (ready) => attachReporter(events, ready, { json, embedded: embedded !== undefined }, sinks));
+    if (store) attachRecorder(events, store, (err) => warn(`${t.name}: an exchange could not be captured (${err.message})`));
+    if (inspector) inspector.attach(t.name, events);
+    else {
+      const sinks = { out: tagged(out, t.name, json), err: tagged(process.stderr, t.name, false) };
+      events.once('ready', (ready) => attachReporter(events, ready, { json, embedded: embedded !== undefined }, sinks));
+    }
     events.on('disconnected', (d) => {
       if (d.willRetry) return;
-      void stop().then(() => process.exit(EXIT_FAILURE));
+      const hadInspector = inspector !== undefined;
+      void stop().then(() => {
+        // The inspector's screen is gone: say why once more.
+        if (hadInspector) process.stderr.write(`${chalk.red('offline')} ${t.name}: ${sanitize(d.reason)}\n`);
+        process.exit(EXIT_FAILURE);
+      });
     });
     const target = parseTarget(t.routes.find((r) => r.target)?.target?.display ?? NO_TARGET);
     const key = IdentityFile.key(relayUrl, `config:${loaded.file}#${t.name}`, t.subdomain);
@@ -83,18 +115,45 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
       const agent = await connectRemembering({
         relay: relayUrl, target, subdomain: t.subdomain, auth: t.auth, allowIps: t.allowIps, hostHeader: t.hostHeader,
         timeoutMs: t.timeoutMs ?? opts.timeout * 1000, token: opts.token ?? plan.token, forwardMissed: opts.forwardMissed,
-        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events,
+        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events, name: t.name,
       }, identities, key, t.subdomain !== undefined);
-      agents.push(agent);
+      agents.set(t.name, agent);
       try {
         identities.save(key, { tunnel: agent.tunnelId, secret: agent.secret, url: agent.publicUrl, savedAt: Date.now() });
       } catch (err) {
-        process.stderr.write(`${chalk.yellow('warning')} ${t.name}: cannot remember the tunnel id for next time: ${(err as Error).message}\n`);
+        warn(`${t.name}: cannot remember the tunnel id for next time: ${(err as Error).message}`);
       }
     } catch (err) {
       await stop();
       fail(`tunnel ${t.name}: ${isHooktunnelError(err) ? err.message : sanitize(String(err))}`);
     }
   }
+  // Drawn once every tunnel is up: the exchanges that came meanwhile are in its list already.
+  inspector?.draw();
   preloadForwarding();
+}
+
+/**
+ * Where the inspector replays a capture: to its route's target as the config has it now; a capture of a route
+ * without one (a mock or fail route, the noMatch answer) was never forwarded and has nowhere to go.
+ */
+function replayTarget(plan: Plan, c: Capture): Target {
+  const route = plan.tunnels.find((t) => t.name === c.tunnelName)?.routes.find((r) => r.name === c.route);
+  if (route?.target) return route.target;
+  try {
+    return parseTarget(c.target);
+  } catch {
+    throw new Error(`${c.id} was answered by ${c.target}, not forwarded: there is no target to replay it to`);
+  }
+}
+
+/** Switches a route to the next mode it can run in (passthrough, ack, mock, fail, round again); the notice's sentence. */
+function nextMode(agents: ReadonlyMap<string, AgentHandle>, tunnel: string, route: string): string {
+  const agent = agents.get(tunnel);
+  if (!agent) throw new Error(`tunnel ${tunnel} is not connected yet`);
+  const now = agent.routes().find((r) => r.name === route);
+  if (!now) throw new Error(`tunnel ${tunnel} has no route ${route} (any more)`);
+  const next = now.modes[(now.modes.indexOf(now.mode) + 1) % now.modes.length]!;
+  agent.setMode(route, next);
+  return `route ${route} of ${tunnel}: ${now.mode} -> ${next}, from the next request on`;
 }

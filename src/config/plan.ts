@@ -31,6 +31,8 @@ export interface PlannedRoute {
   readonly target?: Target;
   /** What ack, mock and fail answer. */
   readonly answer?: PlannedAnswer;
+  /** The answer of each answering mode (the route's own, else the default), for a mode switched to at run time. */
+  readonly answers: Readonly<Record<'ack' | 'mock' | 'fail', PlannedAnswer>>;
   readonly retry: RetryPolicy;
 }
 
@@ -105,10 +107,12 @@ function route(loaded: LoadedConfig, at: string, r: RouteConfig, index: number):
     retry: { attempts: r.retry?.attempts ?? DEFAULT_RETRY.attempts, delaysMs: r.retry?.delays?.map(durationMs) ?? DEFAULT_RETRY.delaysMs },
     ...(r.to !== undefined ? { target: target(loaded, at, r.to) } : {}),
   };
-  if (mode === 'ack') return { ...planned, answer: answer(loaded, `${at}.ack`, r.ack, { status: 202, body: ACK_BODY, type: 'application/json' }) };
-  if (mode === 'mock') return { ...planned, answer: answer(loaded, `${at}.mock`, r.mock, { status: 200, body: '' }) };
-  if (mode === 'fail') return { ...planned, answer: answer(loaded, `${at}.fail`, r.fail, { status: r.fail?.status ?? 503, body: '' }) };
-  return planned;
+  const answers = {
+    ack: answer(loaded, `${at}.ack`, r.ack, { status: 202, body: ACK_BODY, type: 'application/json' }),
+    mock: answer(loaded, `${at}.mock`, r.mock, { status: 200, body: '' }),
+    fail: answer(loaded, `${at}.fail`, r.fail, { status: r.fail?.status ?? 503, body: '' }),
+  };
+  return mode === 'passthrough' ? { ...planned, answers } : { ...planned, answers, answer: answers[mode] };
 }
 
 function tunnel(loaded: LoadedConfig, name: string, t: TunnelConfig): PlannedTunnel {

@@ -50,10 +50,42 @@ export interface Exchange {
   readonly requestComplete?: boolean;
   /** Present when signature verification was configured: the result for this request. */
   readonly signature?: SignatureCheck;
+  /** A project run's: the tunnel's name in the config file (`tunnel` is its id on the relay). */
+  readonly tunnelName?: string;
+  /** A project run's: the route the exchange took (its `name`, `#<n>`, or `no route`). */
+  readonly route?: string;
+  /** A project run's: the route's response mode when the exchange arrived. */
+  readonly mode?: ResponseMode;
+  /** An `ack` route's background delivery: which delivery this was (1-based) of how many at most. */
+  readonly attempt?: DeliveryAttempt;
+}
+
+/** How a route answers: forwards (passthrough), acknowledges then delivers (ack), or answers itself (mock, fail). */
+export type ResponseMode = 'passthrough' | 'ack' | 'mock' | 'fail';
+
+/** Every response mode, in the order the inspector cycles through them. */
+export const RESPONSE_MODES: readonly ResponseMode[] = ['passthrough', 'ack', 'mock', 'fail'];
+
+/** One background delivery of an acknowledged request. */
+export interface DeliveryAttempt {
+  /** 1 for the first delivery. */
+  readonly n: number;
+  /** Deliveries at most (the route's `retry.attempts`). */
+  readonly of: number;
+}
+
+/**
+ * Where a delivery stands: `delivered`, `retrying` (it failed, another comes), or `failed` (the last one failed:
+ * nothing more is tried; the capture can be replayed). Undefined for exchanges that are not deliveries.
+ */
+export function deliveryState(e: Pick<Exchange, 'attempt' | 'status' | 'error' | 'complete'>): 'delivered' | 'retrying' | 'failed' | undefined {
+  if (!e.attempt || !e.complete) return undefined;
+  if (!e.error && e.status > 0 && e.status < 500) return 'delivered';
+  return e.attempt.n >= e.attempt.of ? 'failed' : 'retrying';
 }
 
 /** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
-export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf'> {
+export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf' | 'tunnelName' | 'route' | 'mode' | 'attempt'> {
   /** Headers as forwarded to the target (Exchange.requestHeaders). */
   readonly headers: Exchange['requestHeaders'];
 }

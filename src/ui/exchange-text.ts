@@ -1,7 +1,9 @@
 import chalk from 'chalk';
 import type { Capture } from '../capture/queries.js';
 import { headerPairs } from '../protocol/headers.js';
+import { deliveryState } from '../model/exchange.js';
 import { previewBody } from './body-preview.js';
+import { deliveryText } from './printers.js';
 import { describeSignature, formatBytes, formatDuration, sanitize } from './format.js';
 
 function headerLines(raw: readonly string[]): string[] {
@@ -19,7 +21,9 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
       (c.replayOf ? chalk.magenta(`  replay of ${c.replayOf}`) : '') +
       (c.missed ? chalk.magenta('  missed while offline') : '') +
       (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
-    `${chalk.gray('tunnel')} ${sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}`,
+    `${chalk.gray('tunnel')} ${c.tunnelName !== undefined ? `${sanitize(c.tunnelName)} (${sanitize(c.tunnel)})` : sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}` +
+      (c.route !== undefined ? `  ${chalk.gray('route')} ${sanitize(c.route)}${c.mode ? ` (${c.mode})` : ''}` : ''),
+    ...(c.attempt ? [`${chalk.gray('delivery')} ${deliveryText({ attempt: c.attempt, delivery: deliveryState(c) })}`] : []),
     ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
     '',
     chalk.bold(`${sanitize(c.method)} ${sanitize(c.path)}`),

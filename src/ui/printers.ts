@@ -28,8 +28,17 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   const status = statusColour(c, e.status, e.error)(String(e.status || '---'));
   const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
   const replay = `${e.signature ? `  ${signatureMark(e.signature, c)}` : ''}${e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : ''}`;
-  const tail = `${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
+  const route = e.route !== undefined ? `  ${c.cyan(`route ${sanitize(e.route)}${e.mode && e.mode !== 'passthrough' ? ` (${e.mode})` : ''}`)}` : '';
+  const attempt = e.attempt ? `  ${deliveryText(e, c)}` : '';
+  const tail = `${route}${attempt}${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
+}
+
+/** An ack delivery's attempt and where it stands: `attempt 2/5, retrying`, `attempt 5/5, failed, replayable`. */
+export function deliveryText(e: Pick<RequestEvent, 'attempt' | 'delivery'>, c: ChalkInstance = chalk): string {
+  const text = `attempt ${e.attempt!.n}/${e.attempt!.of}`;
+  if (e.delivery === 'failed') return c.red(`${text}, failed, replayable`);
+  return e.delivery ? `${text}, ${e.delivery}` : text;
 }
 
 /** What the agent says when it started its own relay: the URL works on this machine only. */

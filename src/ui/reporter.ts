@@ -34,6 +34,7 @@ export function attachReporter(events: EventEmitter<AgentEventMap>, ready: Ready
       out.write(`${JSON.stringify(line)}\n`);
     });
     events.on('dropped', (e) => out.write(`${JSON.stringify(e)}\n`));
+    events.on('mode', (e) => out.write(`${JSON.stringify(e)}\n`));
     return;
   }
   out.write(`${formatReady(ready, options.embedded)}\n`);
@@ -41,6 +42,7 @@ export function attachReporter(events: EventEmitter<AgentEventMap>, ready: Ready
   events.on('missed', (e) =>
     out.write(`${chalk.gray(formatClock(e.time))}  ${chalk.magenta('MISSED')} ${chalk.bold(sanitize(e.method))} ${sanitize(e.path)}  arrived while offline; the sender got ${e.status}${e.signature ? `  ${signatureMark(e.signature)}` : ''}\n`),
   );
+  events.on('mode', (e) => out.write(`${chalk.gray(formatClock(Date.now()))}  ${chalk.cyan('MODE')}   route ${sanitize(e.route)}: ${e.previous} -> ${chalk.bold(e.mode)}\n`));
   events.on('dropped', (e) => err.write(`${chalk.red('lost')} ${e.count} request(s) arrived while offline and did not fit in the relay's queue\n`));
   events.on('state', (e) => {
     if (!news(e)) return;

@@ -40,7 +40,7 @@ describe('capture', () => {
     const shown = await show(ids[0]!, dir);
     const text = (await cli(['show', ids[0]!.slice(0, 5)], dir)).out;
 
-    expect(rows).toEqual([{ id: ids[0], time: expect.stringMatching(/^\d{4}-.*Z$/), tunnel: agent.tunnelId, method: 'POST', path: '/hooks/github?delivery=1', status: 200, durationMs: expect.any(Number), replayOf: null }]);
+    expect(rows).toEqual([{ id: ids[0], time: expect.stringMatching(/^\d{4}-.*Z$/), tunnel: agent.tunnelId, method: 'POST', path: '/hooks/github?delivery=1', status: 200, durationMs: expect.any(Number), replayOf: null, target: target.url }]);
     const ours = new Set(['Host', 'Content-Type', 'X-Hub-Signature-256', 'X-Dup']);
     expect(shown.request.headers.filter(([n]) => ours.has(n!))).toEqual([
       ['Host', new URL(target.url).host],

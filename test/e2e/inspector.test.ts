@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -255,5 +255,82 @@ describe.skipIf(lacks('the inspector tests', 'tmux'))('the inspector in a real t
     expect(await term.alternate()).toBe(false);
     await term.keys('C-c');
     await term.see(/EXITED 0/);
+  });
+
+  it('a project with two tunnels: one inspector, a tunnel column; M switches a route to mock for the next request and back', { timeout: 60_000 }, async () => {
+    const hits: string[] = [];
+    const api = await startTarget((req, res) => {
+      hits.push(`api ${req.url}`);
+      res.end(`api:${req.url}`);
+    });
+    const hooks = await startTarget((req, res) => {
+      hits.push(`hooks ${req.url}`);
+      res.end('hooks');
+    });
+    const dir = home();
+    writeFileSync(join(dir, 'hooktunnel.yaml'), `dataDir: .captures
+tunnels:
+  api:
+    routes:
+      - name: main
+        to: ${api.port}
+        mock: { status: 200, headers: { Content-Type: text/plain }, body: mocked }
+  hooks:
+    to: ${hooks.port}
+`);
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: join(dir, 'home') }));
+    await term.keys(`cd ${dir} && node ${CLI}; echo "EXITED $?"`, 'Enter');
+    const header = await term.see(/● online +api +http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+\n +hooks +http:\/\/127\.0\.0\.1:\d+\/t\/[a-z0-9]+/);
+    const urlOf = (name: string): string => new RegExp(`${name} +(http://127\\.0\\.0\\.1:\\d+/t/[a-z0-9]+)`).exec(header)![1]!;
+    expect(await term.alternate()).toBe(true);
+    expect(header).toContain('routes api: main passthrough · hooks: #1 passthrough');
+    const get = async (url: string): Promise<string> => {
+      const res = await fetch(url);
+      return `${res.status} ${await res.text()}`;
+    };
+
+    expect(await get(`${urlOf('hooks')}/h1`)).toBe('200 hooks');
+    expect(await get(`${urlOf('api')}/a1`)).toBe('200 api:/a1');
+    let screen = await term.see(/> \d\d:\d\d:\d\d api +GET +\/a1 +200 /);
+    expect(screen).toMatch(/ {2}time +tunnel +method +path/);
+    expect(screen).toMatch(/ {2}\d\d:\d\d:\d\d hooks +GET +\/h1 +200 /);
+
+    // The selected row is /a1, of route main: passthrough -> ack -> mock.
+    await term.keys('M');
+    await term.see(/route main of api: passthrough -> ack/);
+    await term.keys('M');
+    screen = await term.see(/route main of api: ack -> mock/);
+    expect(screen).toContain('routes api: main mock · hooks: #1 passthrough');
+    expect(await get(`${urlOf('api')}/a2`)).toBe('200 mocked');
+    await term.see(/> \d\d:\d\d:\d\d api +GET +\/a2 +200 /);
+    // mock -> fail -> passthrough: the target answers again.
+    await term.keys('M');
+    await term.see(/route main of api: mock -> fail/);
+    await term.keys('M');
+    screen = await term.see(/route main of api: fail -> passthrough/);
+    expect(screen).toContain('routes api: main passthrough');
+    expect(await get(`${urlOf('api')}/a3`)).toBe('200 api:/a3');
+    expect(hits).toEqual(['hooks /h1', 'api /a1', 'api /a3']);
+    await term.see(/\/a3 +200 /);
+
+    // t shows one tunnel's rows.
+    await term.keys('t');
+    screen = await term.see(/filter "tunnel:api": 3 of 4/);
+    expect(screen).not.toMatch(/\/h1 +200/);
+    // A replay goes to the route's target and keeps the tunnel and route: it passes the tunnel filter.
+    await term.keys('r');
+    await term.see(/replayed [a-z0-9]+ as [a-z0-9]+: 200/);
+    await term.see(/api +GET +\/a3 +200 .*↻/);
+    expect(hits).toEqual(['hooks /h1', 'api /a1', 'api /a3', 'api /a3']);
+
+    await term.keys('q');
+    await term.see(/EXITED 0/);
+    expect(await term.alternate()).toBe(false);
+    const store = CaptureStore.open(join(dir, '.captures'), { readonly: true });
+    onTestFinished(() => store.close());
+    expect(listCaptures(store, 10).map((c) => `${c.tunnelName} ${c.route} ${c.mode} ${c.path} ${c.target}`)).toEqual([
+      `hooks #1 passthrough /h1 http://localhost:${hooks.port}`, `api main passthrough /a1 http://localhost:${api.port}`,
+      'api main mock /a2 mock (route main)', `api main passthrough /a3 http://localhost:${api.port}`, `api main passthrough /a3 http://localhost:${api.port}`,
+    ]);
   });
 });

@@ -29,6 +29,9 @@ const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
   requestTruncated: false, responseTruncated: false, ...extra,
 });
 
+/** The tables of format 4: without the columns format 5 added. */
+const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?attempts\s+INTEGER/, '');
+
 describe('capture store', () => {
   it('creates a 0700 directory and 0600 files whatever the umask', () => {
     const dir = tempDir();
@@ -180,7 +183,7 @@ describe('capture store', () => {
     const db = new Database(join(dir, DB_FILE));
     db.pragma('user_version = 7');
     db.close();
-    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 4/);
+    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 5/);
     expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
   });
 
@@ -196,13 +199,38 @@ describe('capture store', () => {
     expect(findCapture(store, 'plain').signature).toBeUndefined();
   });
 
-  it('reads a format-1 store read-only as it is, and migrates it to format 4 when opened for writing', () => {
+  it('migrates a format-4 store to format 5: tunnel name, route, mode and attempt, absent on old captures, kept on new ones', () => {
+    const dir = tempDir();
+    open(dir).close();
+    const db = new Database(join(dir, DB_FILE));
+    db.exec('DROP TABLE captures; DROP TABLE bodies;');
+    db.exec(SCHEMA_4);
+    db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete) VALUES ('old', 1, 't', 'x', 'POST', '/', '[]', 200, 1)").run();
+    db.pragma('user_version = 4');
+    db.close();
+
+    const reader = open(dir, { readonly: true });
+    expect(listCaptures(reader, 10, { route: 'invoices' })).toEqual([]);
+    reader.close();
+    const writer = open(dir);
+    expect(writer.format).toBe(5);
+    writer.writeWhole({ ...head('new'), tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 2, of: 3 } }, end(), Buffer.alloc(0), Buffer.alloc(0));
+    writer.writeWhole({ ...head('other'), tunnelName: 'admin', route: '#1', mode: 'passthrough' }, end(), Buffer.alloc(0), Buffer.alloc(0));
+    const old = findCapture(writer, 'old');
+    expect([old.tunnelName, old.route, old.mode, old.attempt]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(findCapture(writer, 'new')).toMatchObject({ tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 2, of: 3 } });
+    expect(listCaptures(writer, 10, { route: 'invoices' }).map((c) => c.id)).toEqual(['new']);
+    expect(listCaptures(writer, 10, { tunnel: 'admin' }).map((c) => c.id)).toEqual(['other']);
+    expect(listCaptures(writer, 10, { tunnel: 't' }).map((c) => c.id)).toContain('old');
+  });
+
+  it('reads a format-1 store read-only as it is, and migrates it to format 5 when opened for writing', () => {
     const dir = tempDir();
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
     // A format-1 store: the same tables without the signature, files and req_complete columns, and one exchange recorded by the old version.
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*signature\s+TEXT,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
+    db.exec(SCHEMA_4.replace(/,\s*signature\s+TEXT,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
     db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete, req_body) VALUES ('old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, x'6869')").run();
     db.pragma('user_version = 1');
     db.close();
@@ -212,7 +240,7 @@ describe('capture store', () => {
     expect(listCaptures(reader, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined]]);
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(4);
+    expect(writer.format).toBe(5);
     writer.writeWhole(head('new'), end({ signature: { status: 'unsigned' } }), Buffer.alloc(0), Buffer.alloc(0));
     expect(listCaptures(writer, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined], ['new', { status: 'unsigned' }]]);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('hi');
@@ -223,7 +251,7 @@ describe('capture store', () => {
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
+    db.exec(SCHEMA_4.replace(/,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
     db.prepare("INSERT INTO captures (seq, id, time, tunnel, target, method, path, req_headers, status, complete, req_bytes, stored_bytes) VALUES (4, 'old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, 9, 9)").run();
     for (const [part, data] of [[0, 'one '], [1, 'two '], [2, '3']] as const) db.prepare('INSERT INTO bodies VALUES (4, 0, ?, ?)').run(part, Buffer.from(data));
     db.pragma('user_version = 2');
@@ -235,7 +263,7 @@ describe('capture store', () => {
     expect(findCapture(reader, 'old')).toMatchObject({ requestBytes: 9, complete: true });
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(4);
+    expect(writer.format).toBe(5);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('one two 3');
   });
 });

@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import type { RequestEvent } from '../../src/agent/events.js';
+import type { AgentEventMap, RequestEvent } from '../../src/agent/events.js';
+import { attachReporter } from '../../src/ui/reporter.js';
 import { LINE_PACE_MS, batchedLines, formatRequestLine } from '../../src/ui/printers.js';
 
 const base: RequestEvent = { type: 'request', id: 'x1', method: 'POST', path: '/hooks?x=1', status: 200, durationMs: 3.1, requestBytes: 1200, responseBytes: 17 };
@@ -58,5 +60,21 @@ describe('batched lines', () => {
     expect(writes).toEqual(['a\n', 'b\n']);
     await new Promise((resolve) => setTimeout(resolve, LINE_PACE_MS + 20));
     expect(writes).toEqual(['a\n', 'b\n']);
+  });
+});
+
+describe('reporter: routes and modes', () => {
+  it('prints a MODE line when a route is switched, and the route, mode and delivery on request lines', () => {
+    const events = new EventEmitter<AgentEventMap>();
+    const out: string[] = [];
+    const ready = { type: 'ready' as const, url: 'http://127.0.0.1:1/t/a', tunnel: 'a', target: 'http://localhost:3000', relay: 'http://127.0.0.1:1' };
+    attachReporter(events, ready, { json: false, embedded: false }, { out: { write: (t) => void out.push(t) }, err: { write: () => {} } });
+
+    events.emit('mode', { type: 'mode', route: 'main', mode: 'mock', previous: 'passthrough' });
+    events.emit('request', { type: 'request', id: 'x', method: 'POST', path: '/job', status: 500, durationMs: 1, requestBytes: 1, responseBytes: 0, route: 'queue', mode: 'ack', attempt: { n: 3, of: 3 }, delivery: 'failed', replayOf: 'y' });
+
+    const text = out.slice(1).join('').replace(/\u001b\[[0-9;]*m/g, '');
+    expect(text).toMatch(/\d\d:\d\d:\d\d {2}MODE {3}route main: passthrough -> mock\n/);
+    expect(text).toContain('route queue (ack)  attempt 3/3, failed, replayable');
   });
 });

@@ -1,8 +1,9 @@
+import { deliveryState } from '../../model/exchange.js';
 import { formatClock, formatDuration, sanitize } from '../format.js';
 import { displayWidth, pad, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './state.js';
 import { signatureMark } from './detail-lines.js';
-import { listHeight } from './layout.js';
+import { headerLines, listHeight } from './layout.js';
 import { isFailure, type ExchangeRow } from './rows.js';
 import { StyledText } from './StyledText.js';
 
@@ -29,16 +30,33 @@ function statusSpan(row: ExchangeRow): Span {
   return { text, color: 'green' };
 }
 
-/** The widths of the fixed columns at a terminal width; the path takes the rest. */
-function columns(width: number): { size: number; path: number } {
+/** The widths of the fixed columns at a terminal width; the path takes the rest. `tunnel`: the tunnel column's, 0 for none. */
+function columns(width: number, tunnel: number): { size: number; path: number; tunnel: number } {
   const size = width >= 64 ? 12 : 0;
   // marker 2, time 9, method 8, space after the path 1, status 4, duration 8, marks 3; one column spare.
-  return { size, path: Math.max(4, width - 2 - 9 - 8 - 1 - 4 - 8 - 3 - size - 1) };
+  return { size, tunnel, path: Math.max(4, width - 2 - 9 - 8 - 1 - 4 - 8 - 3 - size - 1 - (tunnel > 0 ? tunnel + 1 : 0)) };
+}
+
+/**
+ * Width of the tunnel column: shown for a project run with more than one tunnel, as wide as the longest name
+ * (at most 12 columns, and at least the heading's 6).
+ */
+export function tunnelColumnWidth(state: Pick<InspectorState, 'info'>): number {
+  const tunnels = state.info.tunnels;
+  if (!tunnels || tunnels.length < 2) return 0;
+  return Math.max(6, Math.min(12, Math.max(...tunnels.map((t) => displayWidth(sanitize(t.name))))));
+}
+
+/** An ack delivery's attempt after the path: `  try 2/5`, and `failed` when it was the last and failed too. */
+function deliveryNote(row: ExchangeRow): string {
+  if (!row.attempt) return '';
+  const failed = !row.pending && deliveryState({ ...row, complete: true }) === 'failed';
+  return `  try ${row.attempt.n}/${row.attempt.of}${failed ? ' failed' : ''}`;
 }
 
 /** One row of the list, exactly `width` columns wide. */
-export function rowLine(row: ExchangeRow, width: number, selected: boolean): StyledLine {
-  const col = columns(width);
+export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunnelWidth = 0): StyledLine {
+  const col = columns(width, tunnelWidth);
   const failed = isFailure(row);
   const status = statusSpan(row);
   const marks: Span[] = [];
@@ -47,11 +65,12 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
   if (row.signature) marks.push(signatureMark(row.signature));
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
   // Escaped before measuring: an escape takes several columns, and the columns must line up.
-  const path = sanitize(row.error && !row.missed ? `${row.path}  ${row.error}` : row.path);
+  const path = sanitize(`${row.error && !row.missed ? `${row.path}  ${row.error}` : row.path}${deliveryNote(row)}`);
   const spans: Span[] = [
     // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
     { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
     { text: `${formatClock(row.time)} `, dim: true },
+    ...(col.tunnel > 0 ? [{ text: `${pad(sanitize(row.tunnelName ?? ''), col.tunnel)} `, color: 'cyan' as const }] : []),
     { text: `${pad(sanitize(row.method), 7)} `, bold: true },
     { text: `${pad(path, col.path)} `, color: failed ? 'red' : undefined },
     { ...status, text: pad(status.text, 3) },
@@ -63,19 +82,20 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
   return selected ? spans.map((s) => ({ ...s, bold: true, dim: false })) : spans;
 }
 
-function headingLine(width: number): StyledLine {
-  const col = columns(width);
-  let text = `  ${'time'.padEnd(9)}${'method'.padEnd(8)}${'path'.padEnd(col.path + 1)}${'code'}${'duration'.padStart(9)}`;
+function headingLine(width: number, tunnelWidth: number): StyledLine {
+  const col = columns(width, tunnelWidth);
+  let text = `  ${'time'.padEnd(9)}${col.tunnel > 0 ? 'tunnel'.padEnd(col.tunnel + 1) : ''}${'method'.padEnd(8)}${'path'.padEnd(col.path + 1)}${'code'}${'duration'.padStart(9)}`;
   if (col.size > 0) text += ` ${'req/res'.padStart(11)}`;
   return [{ text, dim: true }];
 }
 
 /** The column heading and the rows on screen; an empty list says how to fill it. */
 export function ExchangeList({ state }: { readonly state: InspectorState }) {
-  const height = listHeight(state.size);
+  const height = listHeight(state.size, headerLines(state.info.tunnels));
   const width = state.size.columns;
   const shown = state.visible.slice(state.top, state.top + height);
-  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected));
+  const tunnelWidth = tunnelColumnWidth(state);
+  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected, tunnelWidth));
   if (shown.length === 0) {
     const empty = state.filter !== '' ? `nothing matches the filter "${state.filter}" (Esc clears it)` : `waiting for requests: send one to ${state.info.url}`;
     lines.push([{ text: `  ${empty}`, dim: true }]);
@@ -83,7 +103,7 @@ export function ExchangeList({ state }: { readonly state: InspectorState }) {
   while (lines.length < height) lines.push([]);
   return (
     <>
-      <StyledText spans={headingLine(width)} />
+      <StyledText spans={headingLine(width, tunnelWidth)} />
       {lines.map((l, i) => (
         <StyledText key={i} spans={l} />
       ))}

@@ -1,7 +1,7 @@
 import { sanitize } from '../format.js';
 import { displayWidth, wrapLine, type Span, type StyledLine } from '../text.js';
 import type { InspectorState } from './state.js';
-import { pageHeight } from './layout.js';
+import { headerLines, pageHeight } from './layout.js';
 import { StyledText } from './StyledText.js';
 
 const TONE = { info: undefined, ok: 'green', error: 'red' } as const;
@@ -22,9 +22,11 @@ function keysLine(state: InspectorState): StyledLine {
   const page = state.page;
   if (!page) {
     const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
-    return [{ text: '↑↓ move ⏎ details r replay e edit c curl / filter ? help q quit', dim: true }, ...follow];
+    // A project run's own keys come before help and quit, which everyone knows to look for at the end.
+    const project = state.info.tunnels ? `M mode ${state.info.tunnels.length > 1 ? 't tunnel ' : ''}` : '';
+    return [{ text: `↑↓ move ⏎ details r replay e edit c curl / filter ${project}? help q quit`, dim: true }, ...follow];
   }
-  const h = pageHeight(state.size);
+  const h = pageHeight(state.size, headerLines(state.info.tunnels));
   const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
   const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl ? help q quit' : '↑↓ scroll ⏎ back q quit';
   // In a narrow terminal the line is cut at its end: the position goes first there, the keys (also in ? help) after.

@@ -1,6 +1,7 @@
 import { formatDuration } from '../format.js';
-import { displayWidth, fit, type Span } from '../text.js';
-import type { Connection, InspectorState } from './state.js';
+import { displayWidth, fit, pad, type Span } from '../text.js';
+import { MAX_HEADER_TUNNELS } from './layout.js';
+import type { Connection, InspectorState, ProjectTunnel } from './state.js';
 import { StyledText } from './StyledText.js';
 
 /** The state in one or two words: what comes with it (attempt, next try, reason) goes on the second line. */
@@ -38,20 +39,71 @@ function facts(state: InspectorState): Span[] {
   return out;
 }
 
-/** `→ target`, then the facts, with wide separators when all fit the width, narrow ones when not. */
+/**
+ * `→ target` (for a project run, how many tunnels), then the facts, with wide separators when all fit the width,
+ * narrow ones when not.
+ */
 function secondLine(state: InspectorState): Span[] {
   const rest = facts(state);
-  const used = displayWidth(`→ ${state.info.target}`) + rest.reduce((w, p) => w + displayWidth(p.text), 0);
+  const tunnels = state.info.tunnels;
+  const lead: Span[] = tunnels ? [{ text: plural(tunnels.length, 'tunnel') }] : [{ text: '→ ', dim: true }, { text: state.info.target }];
+  const used = lead.reduce((w, p) => w + displayWidth(p.text), 0) + rest.reduce((w, p) => w + displayWidth(p.text), 0);
   const sep = used + WIDE.length * rest.length <= state.size.columns ? WIDE : NARROW;
-  return [{ text: '→ ', dim: true }, { text: state.info.target }, ...rest.flatMap((p) => [{ text: sep, dim: true }, p])];
+  return [...lead, ...rest.flatMap((p) => [{ text: sep, dim: true }, p])];
 }
 
 /**
- * Two lines: the connection state and the public URL (nothing else after it, so it is easy to select, and the state
+ * A project run's tunnels, one a line: name, then the URL last on its line (easy to select). The connection
+ * state leads the first line; past MAX_HEADER_TUNNELS the last line says how many more there are.
+ */
+function tunnelLines(state: InspectorState, tunnels: readonly ProjectTunnel[]): Span[][] {
+  const width = Math.min(16, Math.max(...tunnels.map((t) => displayWidth(t.name))));
+  const shown = tunnels.length > MAX_HEADER_TUNNELS ? tunnels.slice(0, MAX_HEADER_TUNNELS - 1) : tunnels;
+  const lead = connectionSpans(state.connection);
+  // The names line up under the first, whatever the state's word.
+  const indent = ' '.repeat(lead.reduce((w, s) => w + displayWidth(s.text), 0) + 2);
+  const lines = shown.map((t, i): Span[] => [
+    ...(i === 0 ? [...lead, { text: '  ' }] : [{ text: indent }]),
+    { text: `${pad(fit(t.name, width), width)}  `, color: 'cyan' },
+    { text: t.url || 'connecting…', bold: t.url !== '', dim: t.url === '' },
+  ]);
+  if (shown.length < tunnels.length) lines.push([{ text: `${indent}+${tunnels.length - shown.length} more: ${tunnels.slice(shown.length).map((t) => t.name).join(', ')}`, dim: true }]);
+  return lines;
+}
+
+const MODE_COLOUR = { passthrough: undefined, ack: 'cyan', mock: 'magenta', fail: 'red' } as const;
+
+/** Every route of a project run with its mode now (`M` switches the selected exchange's): `hooks: invoices ack, push`. */
+function routesLine(tunnels: readonly ProjectTunnel[]): Span[] {
+  const out: Span[] = [{ text: 'routes ', dim: true }];
+  tunnels.forEach((t, i) => {
+    if (i > 0) out.push({ text: ' · ', dim: true });
+    if (tunnels.length > 1) out.push({ text: `${t.name}: `, dim: true });
+    t.routes.forEach((r, j) => {
+      out.push({ text: `${j > 0 ? ', ' : ''}${r.name} ` }, { text: r.mode, color: MODE_COLOUR[r.mode], bold: r.mode !== 'passthrough', dim: r.mode === 'passthrough' });
+    });
+  });
+  return out;
+}
+
+/**
+ * For one tunnel, two lines: the connection state and the public URL (nothing else after it, so it is easy to select, and the state
  * is short, so that the URL is not cut at 80 columns), then the target, the counters, and the relay (or why the
  * connection is down), cut at the terminal's width.
  */
 export function Header({ state }: { readonly state: InspectorState }) {
+  const tunnels = state.info.tunnels;
+  if (tunnels) {
+    return (
+      <>
+        {tunnelLines(state, tunnels).map((spans, i) => (
+          <StyledText key={i} spans={spans} />
+        ))}
+        <StyledText spans={secondLine(state)} />
+        <StyledText spans={routesLine(tunnels)} />
+      </>
+    );
+  }
   const first: Span[] = [...connectionSpans(state.connection), { text: '  ' }, { text: state.info.url, bold: true }];
   return (
     <>

@@ -1,16 +1,17 @@
 import type { EventEmitter } from 'node:events';
 import type { AgentEventMap, ExchangeStart, MissedEvent, RequestEvent, StateEvent } from '../../agent/events.js';
 import type { Capture } from '../../capture/queries.js';
+import type { ResponseMode } from '../../model/exchange.js';
 import { line, wrapLine, type StyledLine } from '../text.js';
 import { BodySearch } from './body-search.js';
 import { curlPage } from './curl-lines.js';
 import { rowOnlyLines } from './detail-lines.js';
 import { helpLines } from './help.js';
-import { MAX_WRAPPED_ROWS, listHeight, pageHeight, type Size } from './layout.js';
-import { applyEvents, captureRow, isFailure, matchesFilter, type ExchangeRow, type RowEvent } from './rows.js';
+import { MAX_WRAPPED_ROWS, headerLines, listHeight, pageHeight, type Size } from './layout.js';
+import { applyEvents, captureRow, isFailure, matchesFilter, parseFilter, type ExchangeRow, type RowEvent } from './rows.js';
 import type { ControllerOptions, InspectorActions, InspectorState, Notice, Page, TunnelInfo } from './state.js';
 
-export type { ControllerOptions, CopyResult, InspectorActions, InspectorState, Notice, Page, TunnelInfo } from './state.js';
+export type { ControllerOptions, CopyResult, InspectorActions, InspectorState, Notice, Page, ProjectTunnel, TunnelInfo } from './state.js';
 
 const FILTER_MAX = 200;
 
@@ -169,8 +170,9 @@ export class InspectorController {
   /** `visible`, `selected` and `top` after the rows or the filter changed; the selection stays on its row. */
   private refilter(): Partial<InspectorState> {
     const selectedId = this.state.visible[this.state.selected]?.id;
-    const needle = this.state.filter.trim().toLowerCase();
-    const visible = needle === '' ? this.state.rows : this.state.rows.filter((r) => matchesFilter(r, needle, this.bodies.has(r.id)));
+    const filter = parseFilter(this.state.filter);
+    const all = filter.text === '' && filter.tunnel === undefined && filter.route === undefined;
+    const visible = all ? this.state.rows : this.state.rows.filter((r) => matchesFilter(r, filter, this.bodies.has(r.id)));
     let selected = visible.length - 1;
     if (!this.state.follow) {
       const at = selectedId === undefined ? -1 : visible.findIndex((r) => r.id === selectedId);
@@ -182,7 +184,7 @@ export class InspectorController {
 
   /** `selected` and a `top` that keeps it on screen. */
   private windowed(selected: number): { selected: number; top: number } {
-    const h = listHeight(this.state.size);
+    const h = listHeight(this.state.size, headerLines(this.state.info.tunnels));
     let top = this.state.top;
     if (selected < top) top = selected;
     if (selected >= top + h) top = selected - h + 1;
@@ -209,7 +211,7 @@ export class InspectorController {
     // A curl command is wrapped whole: every character of it must be there to copy.
     const rows = kind === 'curl' ? Number.MAX_SAFE_INTEGER : MAX_WRAPPED_ROWS;
     const lines = source.flatMap((l) => wrapLine(l, width, rows));
-    const max = Math.max(0, lines.length - pageHeight(this.state.size));
+    const max = Math.max(0, lines.length - pageHeight(this.state.size, headerLines(this.state.info.tunnels)));
     return { lines, scroll: Math.max(0, Math.min(scroll, max)) };
   }
 
@@ -276,7 +278,8 @@ export class InspectorController {
   setFilter(filter: string): void {
     const text = filter.slice(0, FILTER_MAX);
     this.state = { ...this.state, filter: text };
-    this.bodies.setNeedle(text.trim(), () => this.state.rows.filter((r) => !r.pending).map((r) => r.id));
+    // `tunnel:` and `route:` words are not looked for in bodies: the rest of the filter is.
+    this.bodies.setNeedle(parseFilter(text).text, () => this.state.rows.filter((r) => !r.pending).map((r) => r.id));
     this.set(this.refilter());
   }
 
@@ -344,6 +347,45 @@ export class InspectorController {
       if (!copied.copied) throw new Error(`${copied.reason}; select it in the header`);
       return `public URL copied to the clipboard (${copied.via})`;
     });
+  }
+
+  /** Switches the route of the exchange (in the open detail, else selected) to its next response mode. */
+  cycleMode(): void {
+    const page = this.state.page;
+    const id = page?.kind === 'detail' ? page.id : this.state.visible[this.state.selected]?.id;
+    const row = id === undefined ? undefined : this.state.rows.find((r) => r.id === id);
+    if (!row) return this.notify('no exchange selected', 'error');
+    const cycle = this.actions.cycleMode;
+    if (!cycle || row.route === undefined || row.tunnelName === undefined) return this.notify('this exchange took no route: modes are switched for the routes of a config file', 'error');
+    if (row.route === 'no route') return this.notify('no route matched this exchange: its answer is the tunnel\'s noMatch', 'error');
+    const { tunnelName, route } = row;
+    this.run(`switching route ${route}`, () => cycle(tunnelName, route));
+  }
+
+  /** A route's mode changed (from this inspector or elsewhere): the header shows the new one. */
+  modeChanged(tunnel: string, route: string, mode: ResponseMode): void {
+    const tunnels = this.state.info.tunnels?.map((t) => (t.name !== tunnel ? t : { ...t, routes: t.routes.map((r) => (r.name === route ? { ...r, mode } : r)) }));
+    if (tunnels) this.set({ info: { ...this.state.info, tunnels } });
+  }
+
+  /** A project run's tunnel is connected (or reconnected under another URL): the header shows its URL. */
+  tunnelOnline(tunnel: string, url: string): void {
+    const tunnels = this.state.info.tunnels?.map((t) => (t.name === tunnel ? { ...t, url } : t));
+    if (tunnels) this.set({ info: { ...this.state.info, tunnels, url: tunnels[0]?.url ?? url } });
+  }
+
+  /** Filters the list to the next tunnel of a project run (`tunnel:NAME`), and after the last back to all of them. */
+  cycleTunnelFilter(): void {
+    const names = this.state.info.tunnels?.map((t) => t.name) ?? [];
+    if (names.length < 2) return this.notify('one tunnel only: nothing to filter by', 'error');
+    const current = parseFilter(this.state.filter).tunnel;
+    const at = current === undefined ? -1 : names.findIndex((n) => n.toLowerCase() === current);
+    const next = names[at + 1];
+    const rest = this.state.filter.split(/\s+/).filter((w) => w !== '' && !/^tunnel:/i.test(w));
+    // The footer then shows the filter and its count (a notice would hide them).
+    clearTimeout(this.noticeTimer);
+    this.state = { ...this.state, notice: undefined };
+    this.setFilter([...(next !== undefined ? [`tunnel:${next}`] : []), ...rest].join(' '));
   }
 
   /** Leaves the inspector. */

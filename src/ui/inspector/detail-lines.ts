@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { deliveryState } from '../../model/exchange.js';
 import type { SignatureCheck } from '../../model/signature.js';
 import type { Capture } from '../../capture/queries.js';
 import { headerPairs } from '../../protocol/headers.js';
@@ -76,8 +77,29 @@ export function summaryLines(row: ExchangeRow | Capture, time: number): StyledLi
     [{ text: facts.join(' · '), dim: true }, ...marks],
   ];
   if (row.signature) lines.push(signatureLine(row.signature));
+  const routing = routingLine(row);
+  if (routing) lines.push(routing);
   lines.push(line(''));
   return lines;
+}
+
+/** A project run's: `tunnel hooks · route invoices · mode ack · → http://localhost:4000 · attempt 2/5, retrying`. */
+function routingLine(row: ExchangeRow | Capture): StyledLine | undefined {
+  if (row.route === undefined && row.tunnelName === undefined) return undefined;
+  const parts: Span[] = [];
+  const add = (label: string, value: string, color?: Span['color']): void => {
+    if (parts.length > 0) parts.push({ text: ' · ', dim: true });
+    parts.push({ text: `${label} `, dim: true }, { text: sanitize(value), color });
+  };
+  if (row.tunnelName !== undefined) add('tunnel', row.tunnelName, 'cyan');
+  if (row.route !== undefined) add('route', row.route, 'cyan');
+  if (row.mode !== undefined) add('mode', row.mode, row.mode === 'passthrough' ? undefined : 'magenta');
+  if ('target' in row) add('→', row.target);
+  if (row.attempt) {
+    const state = 'complete' in row ? deliveryState(row) : row.pending ? undefined : deliveryState({ ...row, complete: true });
+    add('attempt', `${row.attempt.n}/${row.attempt.of}${state === 'failed' ? ', failed, replayable' : state ? `, ${state}` : ''}`, state === 'failed' ? 'red' : undefined);
+  }
+  return parts;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { InspectorController } from './controller.js';
-import { listHeight, pageHeight } from './layout.js';
+import { headerLines, listHeight, pageHeight } from './layout.js';
 
 /** Keys as ink reports them (a subset of its `Key`), so that the key map does not depend on ink. */
 export interface KeyPress {
@@ -71,7 +71,7 @@ function filterKey(c: InspectorController, input: string, key: KeyPress): void {
 function pageKey(c: InspectorController, input: string, key: KeyPress): void {
   const state = c.getState();
   const kind = state.page!.kind;
-  const h = pageHeight(state.size);
+  const h = pageHeight(state.size, headerLines(state.info.tunnels));
   if (input === 'q') return c.quit();
   if (key.escape || key.return || (kind === 'help' && input === '?')) return c.closePage();
   if (key.upArrow || input === 'k') return c.scroll(-1);
@@ -86,11 +86,12 @@ function pageKey(c: InspectorController, input: string, key: KeyPress): void {
   if (input === 'r') return c.replay();
   if (input === 'e') return c.edit();
   if (input === 'c') return c.copyCurl();
+  if (input === 'M') return c.cycleMode();
 }
 
 function listKey(c: InspectorController, input: string, key: KeyPress): void {
   const state = c.getState();
-  const h = listHeight(state.size);
+  const h = listHeight(state.size, headerLines(state.info.tunnels));
   if (input === 'q') return c.quit();
   if (key.upArrow || input === 'k') return c.move(-1);
   if (key.downArrow || input === 'j') return c.move(1);
@@ -106,6 +107,8 @@ function listKey(c: InspectorController, input: string, key: KeyPress): void {
   if (input === 'e') return c.edit();
   if (input === 'c') return c.copyCurl();
   if (input === 'u') return c.copyUrl();
+  if (input === 'M') return c.cycleMode();
+  if (input === 't') return c.cycleTunnelFilter();
 }
 
 /** The key map: one key press (or several typed at once) to the controller's intents, by what is on screen. */

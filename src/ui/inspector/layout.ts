@@ -1,5 +1,16 @@
-/** Lines above the list or the detail: the URL line and the status line. */
+/** Lines above the list or the detail: the URL line and the status line (a project run's header has more, see headerLines). */
 export const HEADER_LINES = 2;
+/** A project run's header lists at most this many tunnels, one a line. */
+export const MAX_HEADER_TUNNELS = 4;
+
+/**
+ * Lines of the header: two for one tunnel; for a project run, one per tunnel (at most MAX_HEADER_TUNNELS, the
+ * last of them saying how many more), the status line and the line of routes and their modes.
+ */
+export function headerLines(tunnels: readonly unknown[] | undefined): number {
+  if (!tunnels) return HEADER_LINES;
+  return Math.min(Math.max(tunnels.length, 1), MAX_HEADER_TUNNELS) + 2;
+}
 /** Lines below: the notice line and the key hints. */
 export const FOOTER_LINES = 2;
 /** Smallest terminal the inspector lays out in; below it, it says so. */
@@ -23,13 +34,13 @@ export function frameHeight(size: Size): number {
 }
 
 /** Rows of the list (below its column header). */
-export function listHeight(size: Size): number {
-  return Math.max(1, frameHeight(size) - HEADER_LINES - FOOTER_LINES - 1);
+export function listHeight(size: Size, header = HEADER_LINES): number {
+  return Math.max(1, frameHeight(size) - header - FOOTER_LINES - 1);
 }
 
 /** Rows of a scrolling page: the detail, the help, the curl panel. */
-export function pageHeight(size: Size): number {
-  return Math.max(1, frameHeight(size) - HEADER_LINES - FOOTER_LINES);
+export function pageHeight(size: Size, header = HEADER_LINES): number {
+  return Math.max(1, frameHeight(size) - header - FOOTER_LINES);
 }
 
 /** True when the terminal is too small to lay the inspector out. */

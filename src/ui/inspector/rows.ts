@@ -5,7 +5,7 @@ import { missedOutcome, type Exchange } from '../../model/exchange.js';
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
 export interface ExchangeRow
   extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
-    Partial<Pick<Exchange, 'missed'>> {
+    Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'attempt'>> {
   /** Still in flight. */
   readonly pending?: boolean;
   /** Captured before this run (read from the store at start). */
@@ -19,7 +19,18 @@ export function isFailure(row: Pick<ExchangeRow, 'status' | 'error' | 'pending'>
 
 /** A row for an exchange that has just started. */
 export function startedRow(e: ExchangeStart): ExchangeRow {
-  return { id: e.id, time: e.time, method: e.method, path: e.path, status: 0, durationMs: 0, requestBytes: 0, responseBytes: 0, replayOf: e.replayOf, pending: true };
+  return {
+    id: e.id, time: e.time, method: e.method, path: e.path, status: 0, durationMs: 0, requestBytes: 0, responseBytes: 0, replayOf: e.replayOf, pending: true,
+    ...routing(e),
+  };
+}
+
+/** A project run's fields of an exchange (tunnel name, route, mode, attempt), those it has. */
+function routing(e: Pick<Exchange, 'tunnelName' | 'route' | 'mode' | 'attempt'>): Pick<ExchangeRow, 'tunnelName' | 'route' | 'mode' | 'attempt'> {
+  return {
+    ...(e.tunnelName !== undefined ? { tunnelName: e.tunnelName } : {}), ...(e.route !== undefined ? { route: e.route } : {}),
+    ...(e.mode !== undefined ? { mode: e.mode } : {}), ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+  };
 }
 
 /** The row of a completed exchange; `previous` is its row while it was in flight, when there was one. */
@@ -28,6 +39,7 @@ export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, 
     id: e.id, time: previous?.time ?? now - e.durationMs, method: e.method, path: e.path, status: e.status, durationMs: e.durationMs,
     requestBytes: e.requestBytes, responseBytes: e.responseBytes, error: e.error, message: e.message,
     replayOf: e.replayOf ?? previous?.replayOf, signature: e.signature, earlier: previous?.earlier,
+    ...routing({ ...previous, ...e, tunnelName: previous?.tunnelName }),
   };
 }
 
@@ -41,15 +53,43 @@ export function captureRow(c: Capture): ExchangeRow {
   return {
     id: c.id, time: c.time, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, requestBytes: c.requestBytes,
     responseBytes: c.responseBytes, error: c.error, message: c.message, replayOf: c.replayOf, missed: c.missed || undefined,
-    signature: c.signature, earlier: true,
+    signature: c.signature, earlier: true, ...routing(c),
   };
 }
 
+/** A filter as typed, taken apart: `tunnel:NAME` and `route:NAME` words, and the rest (text, status, status class). */
+export interface ParsedFilter {
+  readonly tunnel?: string;
+  readonly route?: string;
+  /** The rest, lower-cased and trimmed: what is matched against the row and searched for in bodies. */
+  readonly text: string;
+}
+
+/** Takes `tunnel:NAME` / `route:NAME` words out of a filter (any case; the last of each kind wins). */
+export function parseFilter(filter: string): ParsedFilter {
+  let tunnel: string | undefined;
+  let route: string | undefined;
+  const rest: string[] = [];
+  for (const word of filter.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^(tunnel|route):(.*)$/i.exec(word);
+    if (m && m[1]!.toLowerCase() === 'tunnel') tunnel = m[2]!.toLowerCase();
+    else if (m) route = m[2]!.toLowerCase();
+    else rest.push(word);
+  }
+  // Without those words the text is as typed (inner spaces kept).
+  if (tunnel === undefined && route === undefined) return { text: filter.trim().toLowerCase() };
+  return { ...(tunnel !== undefined ? { tunnel } : {}), ...(route !== undefined ? { route } : {}), text: rest.join(' ').toLowerCase() };
+}
+
 /**
- * Whether a row matches the filter `needle` (already lower-cased): a substring of `METHOD path status`, a status
- * class (`4xx`), or a body match found by the store (`bodyMatch`).
+ * Whether a row matches the filter: its tunnel and route when the filter names them (exactly, any case), and the
+ * text as a substring of `METHOD path status`, a status class (`4xx`), or a body match found by the store (`bodyMatch`).
  */
-export function matchesFilter(row: ExchangeRow, needle: string, bodyMatch: boolean): boolean {
+export function matchesFilter(row: ExchangeRow, typed: ParsedFilter | string, bodyMatch: boolean): boolean {
+  const filter = typeof typed === 'string' ? parseFilter(typed) : typed;
+  if (filter.tunnel !== undefined && (row.tunnelName ?? '').toLowerCase() !== filter.tunnel) return false;
+  if (filter.route !== undefined && (row.route ?? '').toLowerCase() !== filter.route) return false;
+  const needle = filter.text;
   if (needle === '') return true;
   if (bodyMatch) return true;
   const cls = /^([1-5])xx$/.exec(needle);

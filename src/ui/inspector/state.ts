@@ -1,3 +1,4 @@
+import type { ResponseMode } from '../../model/exchange.js';
 import type { StyledLine } from '../text.js';
 import type { Size } from './layout.js';
 import type { ExchangeRow } from './rows.js';
@@ -9,6 +10,16 @@ export interface TunnelInfo {
   readonly relay: string;
   /** The relay runs inside this process, on 127.0.0.1. */
   readonly embedded: boolean;
+  /** A project run's tunnels (a config file's), in the file's order: the header lists them and their routes. */
+  readonly tunnels?: readonly ProjectTunnel[];
+}
+
+/** One tunnel of a project run, as the header shows it. */
+export interface ProjectTunnel {
+  readonly name: string;
+  /** Its public URL; empty until it is connected. */
+  readonly url: string;
+  readonly routes: ReadonlyArray<{ readonly name: string; readonly mode: ResponseMode }>;
 }
 
 /** Result of a copy to the clipboard. */
@@ -33,6 +44,11 @@ export interface InspectorActions {
   searchBodies(needle: string, ids: readonly string[]): Promise<ReadonlySet<string>>;
   /** Leaves the inspector and stops the agent. */
   quit(): void;
+  /**
+   * A project run's: switches route `route` of tunnel `tunnel` to its next response mode; resolves with a sentence.
+   * Absent when the run has no routes.
+   */
+  cycleMode?(tunnel: string, route: string): Promise<string>;
 }
 
 /** Connection state as the header shows it. */
