@@ -18,6 +18,8 @@ export interface RedisStoreOptions {
   readonly leaseMs?: number;
   /** How often each relay adds its request counts to the shared per-token counts. Default 1 s. */
   readonly usageFlushMs?: number;
+  /** This relay's cluster URL (`--cluster-url`): recorded as the holder of the tunnels connected here. */
+  readonly nodeUrl?: string;
   /** How long the first connection may take. Default 5 s. */
   readonly connectTimeoutMs?: number;
 }
@@ -50,7 +52,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions): P
     redis.disconnect();
     throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot connect to Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
-  const directory = new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000);
+  const directory = new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000, options.nodeUrl);
   const usage = new RedisUsage(redis, prefix, directory, options.limits, options.usageFlushMs);
   return {
     directory,
