@@ -302,7 +302,7 @@ http://:${lbPort} {
     const agent = await connectAgent({ relay: node.url, target: target.url, token: TOKEN, subdomain: `forged-${process.pid}` });
     onTestFinished(() => agent.close());
     const path = `/_hooktunnel/cluster/tunnel/forged-${process.pid}/x`;
-    const forged = [
+    const forged: Array<Record<string, string>> = [
       {},
       { 'x-hooktunnel-cluster-auth': sign('not-the-cluster-secret-at-all', 'GET', path, '203.0.113.9'), 'x-hooktunnel-cluster-remote': '203.0.113.9' },
       { 'x-hooktunnel-cluster-auth': sign(SECRET, 'GET', path, '203.0.113.9', Date.now() - 120_000), 'x-hooktunnel-cluster-remote': '203.0.113.9' },
