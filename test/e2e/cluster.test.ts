@@ -220,6 +220,10 @@ http://:${lbPort} {
       expect(seen[i]).toEqual({ sha: sha256(body), xfh: 'hooks.example', custom: 'kept' });
     }
     expect(seen).toHaveLength(4);
+    for (const node of nodes) {
+      expect(node.stderr).toMatch(new RegExp(`cluster node reached at ${node.url}`));
+      expect(node.stderr).not.toContain(SECRET);
+    }
   });
 
   it('kill -9 of the node holding an agent: the agent is back through Caddy with the same URL, and requests sent meanwhile arrive once', { timeout: 40_000 }, async () => {
