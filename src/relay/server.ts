@@ -400,7 +400,7 @@ class Relay {
     for (const s of sessions) s.control({ type: 'going_away', message: leaving });
     this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
-    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
+    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0) || (this.cluster?.inFlight ?? 0) > 0;
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
     // Every tunnel is now reserved for its owner (the releases are in the background set): written before the

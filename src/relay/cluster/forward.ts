@@ -29,6 +29,7 @@ const ANSWER_TIMEOUT_MS = 3000;
 export class NodeForwarder {
   private readonly http = new Agent({ keepAlive: true });
   private readonly https = new HttpsAgent({ keepAlive: true });
+  private active = 0;
 
   constructor(private readonly secret: string) {}
 
@@ -36,7 +37,18 @@ export class NodeForwarder {
    * Relays one sender request (`head` as this node built it) to tunnel `tunnel` on `node`, streaming the body from
    * `req` (or `body`, already read) and the answer back to `res`, byte for byte, with backpressure both ways.
    */
-  forward(node: string, tunnel: string, head: RequestHead, req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<Forwarded> {
+  async forward(node: string, tunnel: string, head: RequestHead, req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<Forwarded> {
+    const first = await this.attempt(node, tunnel, head, req, res, body);
+    // A kept-alive connection the other node closed just as this request went out: once more, on a new one.
+    return first === 'stale' ? this.attempt(node, tunnel, head, req, res, body).then((r) => (r === 'stale' ? 'unreachable' : r)) : first;
+  }
+
+  /** Sender requests being answered through another node now (a draining relay waits for them). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  private attempt(node: string, tunnel: string, head: RequestHead, req: IncomingMessage, res: ServerResponse, body?: Buffer): Promise<Forwarded | 'stale'> {
     const path = `${CLUSTER_PREFIX}tunnel/${tunnel}${head.path}`;
     let headers = head.headers.slice();
     const base = new URL(node);
@@ -47,12 +59,16 @@ export class NodeForwarder {
     if (hasBody && !hasHeader(headers, 'content-length')) headers.push('Transfer-Encoding', 'chunked');
     headers.push('Expect', '100-continue', AUTH_HEADER, sign(this.secret, head.method, path, head.remote), REMOTE_HEADER, head.remote);
     if (addedHost) headers.push(ADDED_HOST_HEADER, '1');
-    return new Promise<Forwarded>((resolve) => {
+    return new Promise<Forwarded | 'stale'>((resolve) => {
       let settled = false;
       let sending = false;
-      const settle = (r: Forwarded): void => {
+      const settle = (r: Forwarded | 'stale'): void => {
         if (settled) return;
         settled = true;
+        if (r === 'served' && !res.destroyed) {
+          this.active++;
+          res.once('close', () => this.active--);
+        }
         resolve(r);
       };
       const out = this.open(base, head.method, path, headers);
@@ -76,7 +92,7 @@ export class NodeForwarder {
       });
       out.on('error', () => {
         clearTimeout(timer);
-        if (!settled) return settle('unreachable');
+        if (!settled) return settle(out.reusedSocket ? 'stale' : 'unreachable');
         if (!res.headersSent) sendError(res, ErrorCode.AgentDisconnected, 'the relay node holding the tunnel went away before answering');
         else if (!res.writableFinished) res.destroy();
       });

@@ -136,6 +136,11 @@ export class ClusterNode {
     this.ctx.local.get(tunnel)?.session.deliverMissed(items, dropped);
   }
 
+  /** Sender requests being answered through other nodes now. */
+  get inFlight(): number {
+    return this.forwarder.inFlight;
+  }
+
   /** Closes the connections to the other nodes. */
   close(): void {
     this.forwarder.close();
