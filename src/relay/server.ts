@@ -162,7 +162,7 @@ class Relay {
     // A node takes another node's request body only once it has said it holds the tunnel (ClusterNode.serve); every
     // other request gets 100 Continue at once, as Node does by default.
     this.server.on('checkContinue', (req, res) => {
-      if (this.cluster && ClusterNode.isNodeRequest(req.url)) return this.cluster.serve(req, res, true);
+      if (this.cluster && this.fromNode(req)) return this.cluster.serve(req, res, true);
       res.writeContinue();
       this.onRequest(req, res);
     });
@@ -265,12 +265,21 @@ class Relay {
     return route(req.url ?? '', req.headers.host, this.options.domain);
   }
 
+  /**
+   * A request to the node-to-node path: signed ones always, unsigned ones too (refused 403) except on a tunnel's own
+   * host, where every path is the tunnel's.
+   */
+  private fromNode(req: IncomingMessage): boolean {
+    if (!ClusterNode.isNodeRequest(req.url)) return false;
+    return ClusterNode.isSigned(req) || this.routeOf(req).kind !== 'tunnel';
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     // A sender that disconnects mid-body makes the request emit 'aborted' errors; the exchange learns of it from
     // the response's 'close', so the error itself needs no handling, only a listener (or the process would crash).
     req.on('error', ignore);
     res.on('error', ignore);
-    if (this.cluster && ClusterNode.isNodeRequest(req.url)) return this.cluster.serve(req, res, false);
+    if (this.cluster && this.fromNode(req)) return this.cluster.serve(req, res, false);
     const r = this.routeOf(req);
     switch (r.kind) {
       case 'bad':

@@ -49,11 +49,11 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
   });
 
   /** Two nodes of a fresh cluster (own key prefix): `home` for the agent, `other` for the senders. */
-  const pair = async (limits: { requestsPerMinute?: number } = {}): Promise<{ home: RelayHandle; other: RelayHandle; prefix: string }> => {
+  const pair = async (limits: { requestsPerMinute?: number } = {}, domain?: string): Promise<{ home: RelayHandle; other: RelayHandle; prefix: string }> => {
     const prefix = `fwd${++n}:`;
     const node = async (): Promise<RelayHandle> => {
       const port = await freePort();
-      return startRelay({ port, offline: { waitMs: 0 }, limits, cluster: { redis: redis.url, url: `http://127.0.0.1:${port}`, secret: SECRET, prefix } });
+      return startRelay({ port, domain, offline: { waitMs: 0 }, limits, cluster: { redis: redis.url, url: `http://127.0.0.1:${port}`, secret: SECRET, prefix } });
     };
     return { home: await node(), other: await node(), prefix };
   };
@@ -109,6 +109,17 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
     // Counted twice (here and on the holder), the second would already be refused.
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(hits).toEqual(['/0', '/1', '/2']);
+  });
+
+  it("on a tunnel's own host (subdomain routing) an unsigned /_hooktunnel/cluster/ path is the tunnel's, through either node", { timeout: 20_000 }, async () => {
+    const { home, other } = await pair({}, 'tunnel.test');
+    const target = await startTarget((req, res) => res.end(`got ${req.url}`));
+    await startAgent(home, target.url, { subdomain: 'own-host' });
+    for (const base of [home.url, other.url]) {
+      const res = await send(base, '/_hooktunnel/cluster/tunnel/x/y', { headers: { host: 'own-host.tunnel.test' } });
+      expect(res.body.toString()).toBe('got /_hooktunnel/cluster/tunnel/x/y');
+    }
+    expect((await send(other.url, '/_hooktunnel/cluster/tunnel/own-host/y', { headers: { host: 'tunnel.test' } })).status).toBe(403);
   });
 
   it("the holder's errors reach the sender with their codes", { timeout: 20_000 }, async () => {

@@ -46,6 +46,11 @@ export class ClusterNode {
     return url?.startsWith(CLUSTER_PREFIX) === true;
   }
 
+  /** True when `req` carries a node's signature header (valid or not). */
+  static isSigned(req: IncomingMessage): boolean {
+    return req.headers[AUTH_HEADER] !== undefined;
+  }
+
   /**
    * Sends a request that passed this node's gatekeeping to `holder`. When the holder says it does not hold the tunnel
    * (the agent just moved), the directory is asked once more; when the tunnel is then here, it is served here. When
