@@ -127,7 +127,12 @@ class Relay {
       ? new ClusterNode(options.cluster, { local: this.local, directory: this.store.directory, inbox: this.store.inbox, maxInFlight: this.limits.maxInFlight, onStoreError: onStateError })
       : undefined;
     this.away = new AwayRequests({
-      local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError, cluster: this.cluster,
+      local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
+      // What the away path asks of other nodes; a hand-over after a request was kept is waited for by close().
+      cluster: this.cluster && {
+        elsewhere: (req, res, tunnel, head, body) => this.cluster!.elsewhere(req, res, tunnel, head, body),
+        kept: async (tunnel) => this.inBackground(this.cluster!.kept(tunnel)),
+      },
     });
     this.trustProxy = options.trustProxy === true;
     const hooks: SessionHooks = {
