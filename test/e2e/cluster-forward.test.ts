@@ -49,7 +49,7 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
   });
 
   /** Two nodes of a fresh cluster (own key prefix): `home` for the agent, `other` for the senders. */
-  const pair = async (limits: { requestsPerMinute?: number } = {}, domain?: string): Promise<{ home: RelayHandle; other: RelayHandle; prefix: string }> => {
+  const pair = async (limits: { requestsPerMinute?: number; maxBodyBytes?: number } = {}, domain?: string): Promise<{ home: RelayHandle; other: RelayHandle; prefix: string }> => {
     const prefix = `fwd${++n}:`;
     const node = async (): Promise<RelayHandle> => {
       const port = await freePort();
@@ -122,12 +122,16 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
     expect((await send(other.url, '/_hooktunnel/cluster/tunnel/own-host/y', { headers: { host: 'tunnel.test' } })).status).toBe(403);
   });
 
-  it("the holder's errors reach the sender with their codes", { timeout: 20_000 }, async () => {
-    const { home, other } = await pair();
+  it("the holder's errors reach the sender with their codes, also one it makes mid-body", { timeout: 20_000 }, async () => {
+    const { home, other } = await pair({ maxBodyBytes: 100_000 });
     await startAgent(home, 'http://127.0.0.1:1', { subdomain: 'no-target' });
     const res = await send(other.url, '/t/no-target/x');
     expect(res.status).toBe(502);
     expect(res.headers['x-hooktunnel-error']).toBe('upstream_unreachable');
+    // No Content-Length: the node it reached cannot tell, the holder counts while streaming.
+    const large = await sendChunked(other.url, '/t/no-target/big', [Buffer.alloc(60_000), Buffer.alloc(60_000)]);
+    expect(large.status).toBe(413);
+    expect(JSON.parse(large.body.toString())).toMatchObject({ error: { code: 'body_too_large' } });
   });
 
   it("a node asked for a tunnel it does not hold answers 421 before taking the body; asked to deliver, it hands its agent what was kept", { timeout: 20_000 }, async () => {

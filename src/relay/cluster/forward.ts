@@ -62,6 +62,7 @@ export class NodeForwarder {
     return new Promise<Forwarded | 'stale'>((resolve) => {
       let settled = false;
       let sending = false;
+      let answered: IncomingMessage | undefined;
       const settle = (r: Forwarded | 'stale'): void => {
         if (settled) return;
         settled = true;
@@ -88,11 +89,14 @@ export class NodeForwarder {
           return settle('not_here');
         }
         settle('served');
+        answered = answer;
         this.answer(answer, res, out, req, sending);
       });
       out.on('error', () => {
         clearTimeout(timer);
         if (!settled) return settle(out.reusedSocket ? 'stale' : 'unreachable');
+        // The other node answered whole and then closed (a refusal mid-body, 413): the answer stands.
+        if (answered?.complete) return;
         if (!res.headersSent) sendError(res, ErrorCode.AgentDisconnected, 'the relay node holding the tunnel went away before answering');
         else if (!res.writableFinished) res.destroy();
       });
@@ -116,11 +120,11 @@ export class NodeForwarder {
       return sendError(res, ErrorCode.BadAgentResponse, 'the relay node holding the tunnel sent a response head that is not valid HTTP');
     }
     answer.pipe(res);
-    // Answered before it took the body (a refusal): the body is never read, so the sender's connection goes.
-    if (!sending) {
-      answer.once('end', () => out.destroy());
-      res.once('finish', () => req.socket.destroy());
-    }
+    // Answered before it took the whole body (a refusal): the rest is never read, so the sender's connection goes.
+    if (!sending) answer.once('end', () => out.destroy());
+    res.once('finish', () => {
+      if (!req.complete) req.socket.destroy();
+    });
   }
 
   /** Asks `node` to hand the agent of `tunnel` what was kept for it (a request kept here just now). */
