@@ -5,7 +5,7 @@ import type { RelayHandle } from '../../src/index.js';
 import { sign } from '../../src/relay/cluster/auth.js';
 import { DEFAULT_OFFLINE_LIMITS, keptRequest } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
-import { rawExchange, send } from '../helpers/http.js';
+import { pausedResponse, rawExchange, send } from '../helpers/http.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { readBody, startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
@@ -109,6 +109,60 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
     // Counted twice (here and on the holder), the second would already be refused.
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(hits).toEqual(['/0', '/1', '/2']);
+  });
+
+  it('backpressure through the hop, both ways: a target answering a sender that stops reading waits, and so does a sender whose target stops reading', { timeout: 30_000 }, async () => {
+    const { home, other } = await pair();
+    const MiB = 1024 * 1024;
+    let written = 0;
+    let blocked: () => void = () => {};
+    const blockedOnce = new Promise<void>((r) => (blocked = r));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const target = await startTarget((req, res) => {
+      if (req.url === '/upload') return void req.pause();
+      res.writeHead(200, { 'content-length': String(256 * MiB) });
+      const more = (): void => {
+        while (written < 256 * MiB) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            blocked();
+            return void res.once('drain', more);
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    await startAgent(home, target.url, { subdomain: 'slow-ends' });
+    const paused = await pausedResponse(other.url, '/t/slow-ends/download');
+    await blockedOnce;
+    await new Promise((r) => setTimeout(r, 500));
+    const stalledAt = written;
+    paused.destroy();
+    // Bytes did flow (past the 2 MiB stream window), and stopped well short of the body.
+    expect(stalledAt).toBeGreaterThan(2 * MiB);
+    expect(stalledAt).toBeLessThan(64 * MiB);
+
+    let sent = 0;
+    const url = new URL(other.url);
+    const upload = request({ host: url.hostname, port: url.port, method: 'POST', path: '/t/slow-ends/upload', agent: false, headers: { 'content-length': String(256 * MiB) } });
+    upload.on('error', () => {});
+    onTestFinished(() => void upload.destroy());
+    const pump = (): void => {
+      while (sent < 256 * MiB) {
+        sent += chunk.length;
+        if (!upload.write(chunk)) return void upload.once('drain', pump);
+      }
+    };
+    pump();
+    let before = -1;
+    for (let i = 0; i < 100 && sent !== before; i++) {
+      before = sent;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(sent).toBe(before);
+    expect(sent).toBeGreaterThan(2 * MiB);
+    expect(sent).toBeLessThan(64 * MiB);
   });
 
   it("on a tunnel's own host (subdomain routing) an unsigned /_hooktunnel/cluster/ path is the tunnel's, through either node", { timeout: 20_000 }, async () => {
