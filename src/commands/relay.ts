@@ -6,7 +6,7 @@ import { ensurePrivateDir, resolveDataDir } from '../paths.js';
 import type { AcmeOptions } from '../relay/acme/index.js';
 import { createRelay, type ClusterOptions, type RelayHandle } from '../relay/server.js';
 import { checkClusterSecret, checkClusterUrl, checkRedisUrl } from '../relay/cluster/config.js';
-import { redactRedisUrl } from '../relay/store/redis.js';
+import { redactRedisUrl } from '../relay/store/redis-url.js';
 import { fail, onSignals } from './shared.js';
 
 /** The relay command's options, as commander parsed them (relay-command.ts). */

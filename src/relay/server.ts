@@ -22,7 +22,6 @@ import { checkClusterSecret, checkClusterUrl, checkRedisUrl } from './cluster/co
 import { ClusterNode } from './cluster/node.js';
 import { LocalTunnels } from './local.js';
 import { DEFAULT_OFFLINE_LIMITS, type OfflineLimits } from './offline.js';
-import { openRedisStore } from './store/redis.js';
 import { sendError, sendSocketError } from './respond.js';
 import { route, type Route } from './routing.js';
 import type { AgentSession, SessionHooks } from './session.js';
@@ -67,6 +66,8 @@ async function clusterStore(options: RelayOptions): Promise<RelayStore> {
   checkRedisUrl(cluster.redis);
   const nodeUrl = checkClusterUrl(cluster.url);
   checkClusterSecret(cluster.secret);
+  // ioredis is loaded only by a relay that uses it.
+  const { openRedisStore } = await import('./store/redis.js');
   return openRedisStore(cluster.redis, {
     prefix: cluster.prefix,
     reservationMs: options.reservationMs ?? DEFAULTS.reservationMs,

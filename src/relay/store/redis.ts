@@ -4,6 +4,7 @@ import type { RelayLimits } from '../limits.js';
 import type { OfflineLimits } from '../offline.js';
 import { RedisDirectory } from './redis-directory.js';
 import { RedisInbox } from './redis-inbox.js';
+import { redactRedisUrl } from './redis-url.js';
 import { RedisUsage } from './redis-usage.js';
 import type { RelayStore } from './types.js';
 
@@ -24,16 +25,7 @@ export interface RedisStoreOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** `redis://user:secret@host` → `redis://user:***@host`: what may appear in a message. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(an invalid Redis URL)';
-  }
-}
+export { redactRedisUrl } from './redis-url.js';
 
 /**
  * Connects to Redis (`redis://`, `rediss://`, a password in the URL) and returns the relay's store there: tunnel
