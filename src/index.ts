@@ -1,5 +1,5 @@
 /** The public API: everything the CLI does, as typed functions. */
-export { createRelay, type RelayHandle, type RelayOptions, type RelayStats } from './relay/server.js';
+export { createRelay, type ClusterOptions, type RelayHandle, type RelayOptions, type RelayStats } from './relay/server.js';
 export { connectAgent, type AgentHandle, type AgentOptions, type RouteMode } from './agent/connect.js';
 export { parseTarget, type Target } from './agent/target.js';
 export type { AgentEventMap, ReadyEvent, RequestEvent, ExchangeStart, ExchangeResponse, MissedEvent, ModeEvent, SignatureCheck } from './agent/events.js';

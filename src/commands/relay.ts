@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { isHooktunnelError } from '../errors.js';
 import { ensurePrivateDir, resolveDataDir } from '../paths.js';
 import type { AcmeOptions } from '../relay/acme/index.js';
-import { createRelay, type RelayHandle } from '../relay/server.js';
+import { createRelay, type ClusterOptions, type RelayHandle } from '../relay/server.js';
+import { checkClusterSecret, checkClusterUrl, checkRedisUrl } from '../relay/cluster/config.js';
+import { redactRedisUrl } from '../relay/store/redis-url.js';
 import { fail, onSignals } from './shared.js';
 
 /** The relay command's options, as commander parsed them (relay-command.ts). */
@@ -19,6 +21,9 @@ export interface RelayCliOptions {
   stateFile?: string;
   dataDir?: string;
   memory?: boolean;
+  redis?: string;
+  clusterUrl?: string;
+  clusterSecret?: string;
   acmeEmail?: string;
   acmeDirectory?: string;
   acmeCa?: string;
@@ -81,13 +86,34 @@ function acmeOptions(opts: RelayCliOptions, dataDir: string | undefined): AcmeOp
   };
 }
 
+/** `--redis`, `--cluster-url`, `--cluster-secret` into createRelay's `cluster` option; exits 2 on bad or missing ones. */
+function clusterOptions(opts: RelayCliOptions): ClusterOptions | undefined {
+  if (opts.redis === undefined || opts.redis === '') {
+    if (opts.clusterUrl !== undefined) fail('--cluster-url needs --redis: the nodes of a cluster share their state in Redis', 2);
+    return undefined;
+  }
+  if (opts.dataDir !== undefined || opts.memory || opts.stateFile !== undefined) {
+    fail('--redis goes apart from --data-dir, --memory and --state-file: a cluster node keeps its state in Redis', 2);
+  }
+  if (opts.clusterUrl === undefined) fail('--redis needs --cluster-url: the address the other nodes reach this one at, e.g. http://10.0.0.5:8080', 2);
+  if (opts.clusterSecret === undefined || opts.clusterSecret === '') fail('--redis needs --cluster-secret (or HOOKTUNNEL_CLUSTER_SECRET): the secret every node shares', 2);
+  try {
+    checkRedisUrl(opts.redis);
+    checkClusterSecret(opts.clusterSecret);
+    return { redis: opts.redis, url: checkClusterUrl(opts.clusterUrl), secret: opts.clusterSecret };
+  } catch (err) {
+    fail((err as Error).message, 2);
+  }
+}
+
 /** `hooktunnel relay`: starts the relay, prints where it listens, reloads tokens on SIGHUP, stops on SIGINT/SIGTERM. */
 export async function runRelay(opts: RelayCliOptions): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) fail('--tls-cert and --tls-key go together', 2);
   const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert, 'TLS certificate'), key: readPem(opts.tlsKey, 'TLS key') } : undefined;
   if (opts.memory && opts.dataDir !== undefined) fail('--memory and --data-dir go apart: one keeps the state in memory, the other on disk', 2);
+  const cluster = clusterOptions(opts);
   // The relay's own folder in the usual data directory: `hooktunnel relay` keeps what it holds across restarts.
-  const dataDir = opts.memory ? undefined : opts.dataDir ?? join(resolveDataDir(), 'relay');
+  const dataDir = opts.memory || cluster ? undefined : opts.dataDir ?? join(resolveDataDir(), 'relay');
   const acme = acmeOptions(opts, opts.dataDir ?? dataDir);
   const port = opts.port ?? (acme ? 443 : 8080);
   let relay: RelayHandle;
@@ -101,6 +127,7 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
       tokensFile: opts.tokensFile,
       stateFile: opts.stateFile,
       dataDir,
+      cluster,
       acme,
       open: opts.open,
       trustProxy: opts.trustProxy,
@@ -132,7 +159,10 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
     }
   });
   onSignals(() => relay.close());
-  process.stderr.write(`${chalk.gray(dataDir ? `state in ${join(dataDir, 'relay.db')}` : 'state in memory (--memory): kept requests and tunnel ids go with this process')}\n`);
+  const state = cluster
+    ? `state in Redis at ${redactRedisUrl(cluster.redis)}; cluster node reached at ${cluster.url}`
+    : dataDir ? `state in ${join(dataDir, 'relay.db')}` : 'state in memory (--memory): kept requests and tunnel ids go with this process';
+  process.stderr.write(`${chalk.gray(state)}\n`);
   const secured = acme ? ` (TLS, ACME; challenges on port ${relay.httpPort})` : tls ? ' (TLS)' : '';
   process.stdout.write(`hooktunnel relay listening on ${opts.host}:${relay.port}${secured}${opts.domain ? ` (subdomains of ${opts.domain})` : ''}\n`);
 }

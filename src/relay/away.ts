@@ -18,7 +18,20 @@ export interface AwayContext {
   readonly onStoreError: (err: Error) => void;
   readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs' | 'maxInFlight'>;
   readonly offline: OfflineLimits;
+  /** On a cluster node: the agent may come back through another node, and a kept request be for an agent there. */
+  readonly cluster?: AwayCluster;
 }
+
+/** What the away path of a cluster node asks the other nodes (ClusterNode). */
+export interface AwayCluster {
+  /** Serves the request through the node holding `tunnel` now, if another one does; false when none took it. */
+  elsewhere(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, body: Buffer): Promise<boolean>;
+  /** A request was kept for `tunnel`: the node its agent is connected to now (if any) delivers it. */
+  kept(tunnel: string): Promise<void>;
+}
+
+/** How often a request waiting on a cluster node asks the directory whether its agent is back elsewhere. */
+const CLUSTER_POLL_MS = 250;
 
 /** Requests and body bytes held for one tunnel while they wait. */
 interface Held {
@@ -95,7 +108,8 @@ export class AwayRequests {
       return sendOffline(res, tunnel, read.kind === 'no_room' ? 'full' : 'too_large');
     }
     const cancel = AbortSignal.any([gone.signal, this.stopping.signal]);
-    const session = await local.whenOnline(tunnel, offline.waitMs - (Date.now() - arrivedAt), cancel);
+    const session = await this.waitForAgent(req, res, tunnel, head, read.body, arrivedAt + offline.waitMs, cancel);
+    if (session === 'served') return;
     if (session && !res.destroyed) return session.relay(req, res, head, read.body);
     if (this.stopping.signal.aborted && !this.ctx.durable) return sendOffline(res, tunnel, 'stopping');
     try {
@@ -105,5 +119,22 @@ export class AwayRequests {
       return sendOffline(res, tunnel, 'unstored');
     }
     sendOffline(res, tunnel, 'kept');
+    this.ctx.cluster?.kept(tunnel).catch(this.ctx.onStoreError);
+  }
+
+  /**
+   * Waits until `deadline` for the agent of `tunnel` to connect here; on a cluster node also asks the directory now
+   * and then whether it came back through another node, and if so the request is served there ('served').
+   */
+  private async waitForAgent(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, body: Buffer, deadline: number, cancel: AbortSignal): Promise<AgentSession | 'served' | undefined> {
+    const { local, cluster } = this.ctx;
+    if (!cluster) return local.whenOnline(tunnel, deadline - Date.now(), cancel);
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0 || cancel.aborted) return undefined;
+      const session = await local.whenOnline(tunnel, Math.min(left, CLUSTER_POLL_MS), cancel);
+      if (session || cancel.aborted) return session;
+      if (await cluster.elsewhere(req, res, tunnel, head, body)) return 'served';
+    }
   }
 }

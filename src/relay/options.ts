@@ -55,10 +55,30 @@ export interface RelayOptions {
   readonly stateFile?: string;
   /** A store of the caller's (the seam `src/relay/store/types.ts`); `dataDir` and `stateFile` are then ignored. */
   readonly store?: RelayStore;
+  /**
+   * Makes this relay a node of a cluster sharing `redis` (README "Running relays for a team"): tunnel ids, leases
+   * and kept requests are in Redis, and a request for a tunnel whose agent is connected to another node is forwarded
+   * there over HTTP to `url` of that node, signed with `secret`. `store`, `dataDir` and `stateFile` go apart from it.
+   */
+  readonly cluster?: ClusterOptions;
   /** Told when the state file or the store cannot be written or read (the relay carries on). Default: stderr. */
   readonly onStateError?: (err: Error) => void;
   /** Told lines for the operator (a state file imported). Default: stderr. */
   readonly onNotice?: (line: string) => void;
+}
+
+/** A cluster node's options (`--redis`, `--cluster-url`, `--cluster-secret`). */
+export interface ClusterOptions {
+  /** `redis://[user:password@]host:port/db` or `rediss://…`. */
+  readonly redis: string;
+  /** How the other nodes reach this one: `http(s)://host:port`, no path. */
+  readonly url: string;
+  /** Shared by all nodes; at least 16 characters. */
+  readonly secret: string;
+  /** How long a dead node's tunnels stay held by it (it stopped renewing). Default 15 s. */
+  readonly leaseMs?: number;
+  /** Prefix of every Redis key (several clusters can share one Redis). Default `hooktunnel:`. */
+  readonly prefix?: string;
 }
 
 /** Counters the relay exposes at `/_hooktunnel/metrics`. */

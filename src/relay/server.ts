@@ -19,6 +19,8 @@ import { gate, type TunnelAccess } from './gate.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.js';
 import { healthReport, metricFamilies, metricsFormat, metricsJson, prometheusText, PROMETHEUS_CONTENT_TYPE, type RelaySnapshot } from './metrics.js';
 import { AwayRequests } from './away.js';
+import { checkClusterSecret, checkClusterUrl, checkRedisUrl } from './cluster/config.js';
+import { ClusterNode } from './cluster/node.js';
 import { LocalTunnels } from './local.js';
 import { DEFAULT_OFFLINE_LIMITS, type OfflineLimits } from './offline.js';
 import { sendError, sendSocketError } from './respond.js';
@@ -28,7 +30,7 @@ import { openRelayStore } from './store/open.js';
 import type { RelayStore } from './store/types.js';
 import type { RelayHandle, RelayOptions, RelayStats } from './options.js';
 
-export type { RelayHandle, RelayOptions, RelayStats } from './options.js';
+export type { ClusterOptions, RelayHandle, RelayOptions, RelayStats } from './options.js';
 
 
 const DEFAULTS = { port: 8080, host: '0.0.0.0', responseTimeoutMs: 120_000, reservationMs: 24 * 3600_000, shutdownGraceMs: 5_000 };
@@ -37,7 +39,15 @@ const DEFAULTS = { port: 8080, host: '0.0.0.0', responseTimeoutMs: 120_000, rese
 export async function createRelay(options: RelayOptions = {}): Promise<RelayHandle> {
   // acme-client takes about 100 ms to load: only a relay that uses it pays for it.
   const acme = options.acme ? (await import('./acme/index.js')).RelayAcme : undefined;
-  const relay = new Relay({ ...DEFAULTS, ...options, domain: options.domain?.toLowerCase().replace(/\.$/, '') }, acme);
+  const store = options.cluster ? await clusterStore(options) : options.store;
+  const cluster = options.cluster ? { ...options.cluster, url: checkClusterUrl(options.cluster.url) } : undefined;
+  let relay: Relay;
+  try {
+    relay = new Relay({ ...DEFAULTS, ...options, store, cluster, domain: options.domain?.toLowerCase().replace(/\.$/, '') }, acme);
+  } catch (err) {
+    if (options.cluster) await store?.close();
+    throw err;
+  }
   try {
     return await relay.listen();
   } catch (err) {
@@ -47,6 +57,27 @@ export async function createRelay(options: RelayOptions = {}): Promise<RelayHand
 }
 
 type ResolvedOptions = typeof DEFAULTS & RelayOptions;
+
+/** A cluster node's store: the cluster's Redis, with this node's URL as the holder of the tunnels connected here. */
+async function clusterStore(options: RelayOptions): Promise<RelayStore> {
+  const cluster = options.cluster!;
+  if (options.store || options.dataDir !== undefined || options.stateFile !== undefined) {
+    throw new HooktunnelError(ErrorCode.InvalidArgument, 'a cluster node keeps its state in the cluster\'s Redis: store, dataDir and stateFile go apart from cluster');
+  }
+  checkRedisUrl(cluster.redis);
+  const nodeUrl = checkClusterUrl(cluster.url);
+  checkClusterSecret(cluster.secret);
+  // ioredis is loaded only by a relay that uses it.
+  const { openRedisStore } = await import('./store/redis.js');
+  return openRedisStore(cluster.redis, {
+    prefix: cluster.prefix,
+    reservationMs: options.reservationMs ?? DEFAULTS.reservationMs,
+    offline: { ...DEFAULT_OFFLINE_LIMITS, ...options.offline },
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    leaseMs: cluster.leaseMs,
+    nodeUrl,
+  });
+}
 
 const ignore = (): void => {};
 /** How long health and metrics wait for the store to answer before they call it failing. */
@@ -74,6 +105,7 @@ class Relay {
   private readonly admission: Admission;
   private readonly away: AwayRequests;
   private readonly acme: RelayAcme | undefined;
+  private readonly cluster: ClusterNode | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -100,8 +132,16 @@ class Relay {
       dataDir: options.dataDir, stateFile: options.stateFile, reservationMs: options.reservationMs, offline: this.offlineLimits, limits: this.limits,
       onNotice: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)), onStateError,
     });
+    this.cluster = options.cluster
+      ? new ClusterNode(options.cluster, { local: this.local, directory: this.store.directory, inbox: this.store.inbox, maxInFlight: this.limits.maxInFlight, onStoreError: onStateError })
+      : undefined;
     this.away = new AwayRequests({
       local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
+      // What the away path asks of other nodes; a hand-over after a request was kept is waited for by close().
+      cluster: this.cluster && {
+        elsewhere: (req, res, tunnel, head, body) => this.cluster!.elsewhere(req, res, tunnel, head, body),
+        kept: async (tunnel) => this.inBackground(this.cluster!.kept(tunnel)),
+      },
     });
     this.trustProxy = options.trustProxy === true;
     try {
@@ -139,6 +179,13 @@ class Relay {
       : options.tls ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }) : createServer(serverOptions);
     this.server.maxHeadersCount = this.limits.maxHeaderCount;
     this.server.on('request', (req, res) => this.onRequest(req, res));
+    // A node takes another node's request body only once it has said it holds the tunnel (ClusterNode.serve); every
+    // other request gets 100 Continue at once, as Node does by default.
+    this.server.on('checkContinue', (req, res) => {
+      if (this.cluster && this.fromNode(req)) return this.cluster.serve(req, res, true);
+      res.writeContinue();
+      this.onRequest(req, res);
+    });
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('connect', (_req, socket: Duplex) =>
       sendSocketError(socket, 400, 'Bad Request', ErrorCode.BadRequest, 'CONNECT is not served: this relay is not a proxy'),
@@ -252,11 +299,21 @@ class Relay {
     return route(req.url ?? '', req.headers.host, this.options.domain);
   }
 
+  /**
+   * A request to the node-to-node path: signed ones always, unsigned ones too (refused 403) except on a tunnel's own
+   * host, where every path is the tunnel's.
+   */
+  private fromNode(req: IncomingMessage): boolean {
+    if (!ClusterNode.isNodeRequest(req.url)) return false;
+    return ClusterNode.isSigned(req) || this.routeOf(req).kind !== 'tunnel';
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     // A sender that disconnects mid-body makes the request emit 'aborted' errors; the exchange learns of it from
     // the response's 'close', so the error itself needs no handling, only a listener (or the process would crash).
     req.on('error', ignore);
     res.on('error', ignore);
+    if (this.cluster && this.fromNode(req)) return this.cluster.serve(req, res, false);
     const r = this.routeOf(req);
     switch (r.kind) {
       case 'bad':
@@ -285,6 +342,9 @@ class Relay {
         if (!record) return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
         // It may have connected here while the store answered.
         const now = this.local.get(tunnel);
+        if (!now && this.cluster && record.holder && record.holder !== this.cluster.identity.url) {
+          return this.serveRemote(req, res, tunnel, path, record.access, record.holder);
+        }
         this.serveTunnel(req, res, tunnel, path, now?.access ?? record.access, now?.session);
       },
       (err: Error) => {
@@ -303,6 +363,15 @@ class Relay {
       return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests in flight`, { 'Retry-After': '1' });
     }
     session.relay(req, res, this.requestHead(req, path));
+  }
+
+  /** A request for a tunnel whose agent is connected to another node: gatekeeping here, then that node serves it. */
+  private serveRemote(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string, access: TunnelAccess, holder: string): void {
+    this.counters.requests++;
+    const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.store.usage);
+    if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
+    const head = this.requestHead(req, path);
+    void this.cluster!.deliver(req, res, tunnel, head, holder, () => void this.away.handle(req, res, tunnel, head));
   }
 
   private onControl(session: AgentSession, msg: AgentControl): void {
@@ -404,16 +473,19 @@ class Relay {
     clearInterval(this.heartbeat);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const sessions = this.local.sessions();
-    for (const s of sessions) s.control({ type: 'going_away', message: 'the relay is shutting down' });
+    // Agents reconnect at once on going_away: on a cluster node, through the load balancer to another node.
+    const leaving = this.cluster ? 'this relay node is leaving the cluster: reconnect through the load balancer' : 'the relay is shutting down';
+    for (const s of sessions) s.control({ type: 'going_away', message: leaving });
     this.away.stop();
     const deadline = Date.now() + this.options.shutdownGraceMs;
-    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0);
+    const busy = (): boolean => this.away.size > 0 || sessions.some((s) => s.inFlight > 0) || (this.cluster?.inFlight ?? 0) > 0;
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of sessions) s.close(1001, 'relay shutting down', 'the relay shut down before the agent answered');
     // Every tunnel is now reserved for its owner (the releases are in the background set): written before the
     // process may exit.
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await this.store.close();
+    this.cluster?.close();
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
     await this.acme?.close();

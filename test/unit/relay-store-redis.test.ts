@@ -101,6 +101,31 @@ describe.skipIf(lacks('the Redis store tests', 'redis-server'))('redis store (a 
     expect(await d.renew([{ id: 'leased', epoch: claimed.epoch, secretDigest: secretDigest(claimed.secret).toString('hex'), access: { owner: 'token:x' } }])).toEqual(['leased']);
   });
 
+  it('records which cluster node holds a tunnel: the claimant, the renewer, nobody after a release or once the lease ran out', async () => {
+    const { redis, prefix } = connection();
+    const a = new RedisDirectory(redis, prefix, 60_000, 10_000, 'http://10.0.0.1:8080');
+    const b = new RedisDirectory(redis, prefix, 60_000, 150, 'http://10.0.0.2:8080');
+    const access = { owner: 'token:x' };
+    const first = await a.claim('held-by', undefined, access);
+    expect(await b.lookup('held-by')).toMatchObject({ held: true, holder: 'http://10.0.0.1:8080' });
+    const moved = await b.claim('held-by', first.secret, access);
+    expect(await a.lookup('held-by')).toMatchObject({ held: true, holder: 'http://10.0.0.2:8080' });
+    const held = { id: 'held-by', secretDigest: secretDigest(first.secret).toString('hex'), access };
+    // The old node's renewal is fenced off by the epoch and does not take the holder back.
+    expect(await a.renew([{ ...held, epoch: first.epoch }])).toEqual(['held-by']);
+    expect((await a.lookup('held-by'))?.holder).toBe('http://10.0.0.2:8080');
+    await b.release('held-by', moved.epoch);
+    expect(await a.lookup('held-by')).toMatchObject({ held: false, holder: undefined });
+    const again = await b.claim('held-by', first.secret, access);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await a.lookup('held-by')).toMatchObject({ held: false, holder: undefined });
+    await b.renew([{ ...held, epoch: again.epoch }]);
+    expect(await a.lookup('held-by')).toMatchObject({ held: true, holder: 'http://10.0.0.2:8080' });
+    // A relay outside a cluster records no holder.
+    await new RedisDirectory(redis, prefix, 60_000, 10_000).claim('no-holder', undefined, access);
+    expect((await a.lookup('no-holder'))?.holder).toBeUndefined();
+  });
+
   it('refuses to start when Redis cannot be reached, naming the URL without its password', async () => {
     await expect(openRedisStore('redis://:hunter2@127.0.0.1:1/0', { reservationMs: 1, offline: { maxCount: 1, maxBytes: 1, ttlMs: 1 }, limits: { tunnelsPerToken: 1, requestsPerMinute: 1 }, connectTimeoutMs: 1000 }))
       .rejects.toThrow(/cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0/);

@@ -18,7 +18,7 @@ if live and t[1] ~= ARGV[2] then return {-2, 0} end
 local epoch = (tonumber(t[2]) or 0) + 1
 local heldUntil = tonumber(ARGV[5]) + tonumber(ARGV[7])
 local reservedUntil = heldUntil + tonumber(ARGV[8])
-redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'heldUntil', heldUntil, 'reservedUntil', reservedUntil, 'ownerKey', KEYS[3])
+redis.call('HSET', KEYS[1], 'digest', ARGV[3], 'access', ARGV[4], 'held', '1', 'epoch', epoch, 'heldUntil', heldUntil, 'reservedUntil', reservedUntil, 'ownerKey', KEYS[3], 'holder', ARGV[9])
 redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
 if t[4] and t[4] ~= KEYS[3] then redis.call('ZREM', t[4], ARGV[1]) end
 redis.call('ZADD', KEYS[3], heldUntil, ARGV[1])
@@ -29,6 +29,7 @@ const RELEASE = `
 local t = redis.call('HMGET', KEYS[1], 'held', 'epoch', 'ownerKey')
 if t[1] ~= '1' or t[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'held', '0', 'heldUntil', '0', 'reservedUntil', ARGV[3])
+redis.call('HDEL', KEYS[1], 'holder')
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if t[3] then redis.call('ZREM', t[3], ARGV[1]) end
 return 1
@@ -43,7 +44,7 @@ local reservedUntil = heldUntil + tonumber(ARGV[5])
 if not t[1] then
   redis.call('HSET', KEYS[1], 'digest', ARGV[6], 'access', ARGV[7], 'held', '1', 'epoch', ARGV[2], 'ownerKey', KEYS[3])
 end
-redis.call('HSET', KEYS[1], 'heldUntil', heldUntil, 'reservedUntil', reservedUntil)
+redis.call('HSET', KEYS[1], 'heldUntil', heldUntil, 'reservedUntil', reservedUntil, 'holder', ARGV[8])
 redis.call('ZADD', KEYS[2], reservedUntil, ARGV[1])
 redis.call('ZADD', KEYS[3], heldUntil, ARGV[1])
 return 1
@@ -70,17 +71,18 @@ return gone
 `;
 
 type Scripted = Redis & {
-  htClaim(k1: string, k2: string, k3: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number): Promise<[number, number]>;
-  htRenew(k1: string, k2: string, k3: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number, digest: string, access: string): Promise<number>;
+  htClaim(k1: string, k2: string, k3: string, id: string, presented: string, digest: string, access: string, now: number, fresh: string, leaseMs: number, reservationMs: number, holder: string): Promise<[number, number]>;
+  htRenew(k1: string, k2: string, k3: string, id: string, epoch: number, now: number, leaseMs: number, reservationMs: number, digest: string, access: string, holder: string): Promise<number>;
   htRelease(k1: string, k2: string, id: string, epoch: number, until: number): Promise<number>;
   htSweep(k1: string, now: number, prefix: string): Promise<string[]>;
 };
 
 /**
  * The tunnel directory in Redis, shared by every relay on it: one hash per tunnel (`<prefix>tunnel:<id>`: digest,
- * access, held, epoch, heldUntil, reservedUntil) and a sorted set of reservation ends (`<prefix>reservations`) for
- * the sweep. The epoch fences: a claim through another relay increments it, and the old relay's renewal and release
- * then do nothing (renew reports the tunnel lost).
+ * access, held, epoch, heldUntil, reservedUntil, holder) and a sorted set of reservation ends (`<prefix>reservations`)
+ * for the sweep. The epoch fences: a claim through another relay increments it, and the old relay's renewal and
+ * release then do nothing (renew reports the tunnel lost). `holder` is the cluster URL of the relay whose agent
+ * connection holds the lease (empty for a relay outside a cluster): other nodes forward the tunnel's requests there.
  */
 export class RedisDirectory implements TunnelDirectory {
   private readonly redis: Scripted;
@@ -91,6 +93,8 @@ export class RedisDirectory implements TunnelDirectory {
     private readonly reservationMs: number,
     /** How long a claim holds without renewal: a relay that dies loses its tunnels after this (then reserved). */
     private readonly leaseMs: number,
+    /** This relay's cluster URL, written into the claims it holds ('' outside a cluster). */
+    private readonly holder = '',
   ) {
     redis.defineCommand('htClaim', { numberOfKeys: 3, lua: CLAIM });
     redis.defineCommand('htRelease', { numberOfKeys: 2, lua: RELEASE });
@@ -125,7 +129,7 @@ export class RedisDirectory implements TunnelDirectory {
     // A random id that happens to exist is drawn again (62 bits: in practice never).
     for (let attempt = 0; attempt < 10; attempt++) {
       const id = requested ?? randomTunnelId();
-      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, this.ownerKey(access.owner), id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0', this.leaseMs, this.reservationMs);
+      const [epoch, live] = await this.redis.htClaim(this.key(id), this.reservations, this.ownerKey(access.owner), id, presented, secretDigest(key).toString('hex'), saved, Date.now(), requested === undefined ? '1' : '0', this.leaseMs, this.reservationMs, this.holder);
       if (epoch === -2) throw new HooktunnelError(ErrorCode.TunnelTaken, `tunnel id "${id}" is in use by another agent`);
       if (epoch > 0) return { id, secret: key, epoch, inherited: live === 1 };
     }
@@ -145,7 +149,7 @@ export class RedisDirectory implements TunnelDirectory {
     if (reservedUntil <= now) return undefined;
     const access = decodeAccess(JSON.parse(t.access ?? 'null'));
     if (!access) throw new HooktunnelError(ErrorCode.InvalidArgument, `the relay store has unreadable access rules for tunnel "${id}"`);
-    return { id, access, held, reservedUntil };
+    return { id, access, held, reservedUntil, holder: held && t.holder ? t.holder : undefined };
   }
 
   async renew(held: readonly HeldClaim[]): Promise<string[]> {
@@ -154,7 +158,7 @@ export class RedisDirectory implements TunnelDirectory {
     // One pipeline: one round trip per heartbeat, whatever the number of tunnels.
     const pipeline = this.redis.pipeline() as unknown as { htRenew: Scripted['htRenew']; exec(): Promise<Array<[Error | null, unknown]> | null> };
     for (const h of held) {
-      pipeline.htRenew(this.key(h.id), this.reservations, this.ownerKey(h.access.owner), h.id, h.epoch, now, this.leaseMs, this.reservationMs, h.secretDigest, JSON.stringify(encodeAccess(h.access)));
+      pipeline.htRenew(this.key(h.id), this.reservations, this.ownerKey(h.access.owner), h.id, h.epoch, now, this.leaseMs, this.reservationMs, h.secretDigest, JSON.stringify(encodeAccess(h.access)), this.holder);
     }
     const results = (await pipeline.exec()) ?? [];
     const lost: string[] = [];

@@ -5,6 +5,7 @@ import type { RelayLimits } from '../limits.js';
 import type { OfflineLimits } from '../offline.js';
 import { RedisDirectory } from './redis-directory.js';
 import { RedisInbox } from './redis-inbox.js';
+import { redactRedisUrl } from './redis-url.js';
 import { RedisUsage } from './redis-usage.js';
 import type { RelayStore } from './types.js';
 
@@ -19,20 +20,13 @@ export interface RedisStoreOptions {
   readonly leaseMs?: number;
   /** How often each relay adds its request counts to the shared per-token counts. Default 1 s. */
   readonly usageFlushMs?: number;
+  /** This relay's cluster URL (`--cluster-url`): recorded as the holder of the tunnels connected here. */
+  readonly nodeUrl?: string;
   /** How long the first connection may take. Default 5 s. */
   readonly connectTimeoutMs?: number;
 }
 
-/** `redis://user:secret@host` → `redis://user:***@host`: what may appear in a message. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(an invalid Redis URL)';
-  }
-}
+export { redactRedisUrl } from './redis-url.js';
 
 /**
  * Connects to Redis (`redis://`, `rediss://`, a password in the URL) and returns the relay's store there: tunnel
@@ -51,7 +45,7 @@ export async function openRedisStore(url: string, options: RedisStoreOptions): P
     redis.disconnect();
     throw new HooktunnelError(ErrorCode.InvalidArgument, `cannot connect to Redis at ${redactRedisUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
-  const directory = new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000);
+  const directory = new RedisDirectory(redis, prefix, options.reservationMs, options.leaseMs ?? 15_000, options.nodeUrl);
   const usage = new RedisUsage(redis, prefix, directory, options.limits, options.usageFlushMs);
   return {
     directory,

@@ -19,6 +19,11 @@ export interface TunnelRecord {
   readonly held: boolean;
   /** When the reservation of a tunnel nobody holds ends (ms since epoch). */
   readonly reservedUntil: number;
+  /**
+   * The cluster URL of the relay node whose agent connection holds the tunnel now (a store shared by a cluster,
+   * `redis`); undefined when nobody holds it, outside a cluster, and in the memory and SQLite stores.
+   */
+  readonly holder?: string;
 }
 
 /** What a successful claim gives the agent and the relay. */

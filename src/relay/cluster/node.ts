@@ -1,0 +1,162 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '../../errors.js';
+import { hasHeader, removeHeader } from '../../protocol/headers.js';
+import { stripHopByHop, type RequestHead } from '../../protocol/index.js';
+import type { LocalTunnels } from '../local.js';
+import { sendError } from '../respond.js';
+import type { AgentSession } from '../session.js';
+import type { Inbox, TunnelDirectory } from '../store/types.js';
+import { ADDED_HOST_HEADER, AUTH_HEADER, CLUSTER_PREFIX, NOT_HERE_HEADER, REMOTE_HEADER, verify } from './auth.js';
+import { NodeForwarder } from './forward.js';
+
+/** This relay as a node of a cluster: where the other nodes reach it, and the secret they share. */
+export interface ClusterIdentity {
+  /** The URL other nodes use to reach this one (`--cluster-url`); recorded as the holder of its tunnels. */
+  readonly url: string;
+  /** Shared by every node: signs node-to-node requests. */
+  readonly secret: string;
+}
+
+/** What a cluster node needs from the relay around it. */
+export interface ClusterContext {
+  readonly local: LocalTunnels<AgentSession>;
+  readonly directory: TunnelDirectory;
+  readonly inbox: Inbox;
+  readonly maxInFlight: number;
+  readonly onStoreError: (err: Error) => void;
+}
+
+/**
+ * Forwarding between the nodes of a cluster. A request reaching a node whose tunnel's agent is connected to another
+ * node goes there (forward), after the gatekeeping of the node it reached; the other node serves it to its agent
+ * as if it had arrived itself (serve), trusting the sender's address and headers only on a signed request.
+ */
+export class ClusterNode {
+  private readonly forwarder: NodeForwarder;
+
+  constructor(
+    readonly identity: ClusterIdentity,
+    private readonly ctx: ClusterContext,
+  ) {
+    this.forwarder = new NodeForwarder(identity.secret);
+  }
+
+  /** True for a request addressed to this node by another one (what serve() handles). */
+  static isNodeRequest(url: string | undefined): boolean {
+    return url?.startsWith(CLUSTER_PREFIX) === true;
+  }
+
+  /** True when `req` carries a node's signature header (valid or not). */
+  static isSigned(req: IncomingMessage): boolean {
+    return req.headers[AUTH_HEADER] !== undefined;
+  }
+
+  /**
+   * Sends a request that passed this node's gatekeeping to `holder`. When the holder says it does not hold the tunnel
+   * (the agent just moved), the directory is asked once more; when the tunnel is then here, it is served here. When
+   * no node takes it, `away` gets the request whole: it waits for the agent like any request for an absent one.
+   */
+  async deliver(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, holder: string, away: () => void): Promise<void> {
+    let result = await this.forwarder.forward(holder, tunnel, head, req, res);
+    if (result === 'not_here') {
+      let record;
+      try {
+        record = await this.ctx.directory.lookup(tunnel);
+      } catch (err) {
+        this.ctx.onStoreError(err as Error);
+      }
+      const here = this.ctx.local.get(tunnel);
+      if (here) return this.relayHere(here.session, req, res, tunnel, head);
+      if (record?.holder && record.holder !== holder && record.holder !== this.identity.url) {
+        result = await this.forwarder.forward(record.holder, tunnel, head, req, res);
+      }
+    }
+    if (result !== 'served') away();
+  }
+
+  /**
+   * For a request waiting for an absent agent: serves it through the node that holds the tunnel now, if another node
+   * does (the agent came back there). False when none took it.
+   */
+  async elsewhere(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, body: Buffer): Promise<boolean> {
+    let record;
+    try {
+      record = await this.ctx.directory.lookup(tunnel);
+    } catch (err) {
+      this.ctx.onStoreError(err as Error);
+      return false;
+    }
+    if (!record?.holder || record.holder === this.identity.url || res.destroyed) return false;
+    return (await this.forwarder.forward(record.holder, tunnel, head, req, res, body)) === 'served';
+  }
+
+  /**
+   * A request was kept here for `tunnel`: if its agent is connected (here or to another node) it was admitted before
+   * the request was stored and would only get it at its next connection, so its node hands it over now.
+   */
+  async kept(tunnel: string): Promise<void> {
+    const record = await this.ctx.directory.lookup(tunnel);
+    if (!record?.holder) return;
+    if (record.holder === this.identity.url) return this.deliverKept(tunnel);
+    await this.forwarder.notify(record.holder, tunnel);
+  }
+
+  /** Handles a request from another node (`expectsContinue`: it waits for 100 Continue before sending the body). */
+  serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    const url = req.url ?? '';
+    const remote = typeof req.headers[REMOTE_HEADER] === 'string' ? req.headers[REMOTE_HEADER] : '';
+    const auth = req.headers[AUTH_HEADER];
+    if (!verify(this.identity.secret, typeof auth === 'string' ? auth : undefined, req.method ?? '', url, remote)) {
+      return sendError(res, ErrorCode.Forbidden, 'this endpoint is for the nodes of the cluster: the request is not signed with the cluster secret (or its clock is off)', { Connection: 'close' });
+    }
+    const rest = url.slice(CLUSTER_PREFIX.length);
+    if (rest.startsWith('deliver/')) {
+      void this.deliverKept(rest.slice('deliver/'.length)).catch(this.ctx.onStoreError);
+      res.writeHead(204).end();
+      return;
+    }
+    const m = /^tunnel\/([a-z0-9-]{1,63})(\/.*)$/s.exec(rest);
+    if (!m) return sendError(res, ErrorCode.TunnelNotFound, `no cluster endpoint at ${url.split('?')[0]}`);
+    const [, tunnel, path] = m as unknown as [string, string, string];
+    const here = this.ctx.local.get(tunnel);
+    if (!here) {
+      res.writeHead(421, { [NOT_HERE_HEADER]: '1', 'content-length': '0', connection: 'close' }).end();
+      return;
+    }
+    if (expectsContinue) res.writeContinue();
+    this.relayHere(here.session, req, res, tunnel, headOf(req, path, remote));
+  }
+
+  private relayHere(session: AgentSession, req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): void {
+    if (session.inFlight >= this.ctx.maxInFlight) {
+      return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.ctx.maxInFlight} requests in flight`, { 'Retry-After': '1' });
+    }
+    session.relay(req, res, head);
+  }
+
+  /** Hands the agent of `tunnel`, if connected here, what is kept for it (the agent ignores what it already has). */
+  private async deliverKept(tunnel: string): Promise<void> {
+    if (!this.ctx.local.get(tunnel)) return;
+    const { items, dropped } = await this.ctx.inbox.pending(tunnel);
+    this.ctx.local.get(tunnel)?.session.deliverMissed(items, dropped);
+  }
+
+  /** Sender requests being answered through other nodes now. */
+  get inFlight(): number {
+    return this.forwarder.inFlight;
+  }
+
+  /** Closes the connections to the other nodes. */
+  close(): void {
+    this.forwarder.close();
+  }
+}
+
+/** The request head as the node that received the request built it: its headers, without what the hop added. */
+function headOf(req: IncomingMessage, path: string, remote: string): RequestHead {
+  let headers = stripHopByHop(req.rawHeaders);
+  for (const name of [AUTH_HEADER, REMOTE_HEADER, ADDED_HOST_HEADER]) headers = removeHeader(headers, name);
+  const addedHost = hasHeader(req.rawHeaders, ADDED_HOST_HEADER);
+  if (addedHost) headers = removeHeader(headers, 'host');
+  return { method: req.method ?? 'GET', path, headers, remote, host: addedHost ? '' : (req.headers.host ?? '') };
+}
