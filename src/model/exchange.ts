@@ -50,6 +50,22 @@ export interface Exchange {
   readonly requestComplete?: boolean;
   /** Present when signature verification was configured: the result for this request. */
   readonly signature?: SignatureCheck;
+  /** Present when the target switched protocols (101): what passed over the upgraded connection. */
+  readonly upgrade?: UpgradeSummary;
+}
+
+/**
+ * An upgraded connection (WebSocket) as it ended. `In` is from the sender to the target, `Out` from the target to
+ * the sender. Messages are WebSocket data messages (text or binary, however fragmented; control frames are not
+ * counted), 0 for another protocol; bytes are the raw bytes of the connection after the 101, frame headers included.
+ */
+export interface UpgradeSummary {
+  /** The protocol the target switched to (`websocket`). */
+  readonly protocol: string;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }
 
 /** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
@@ -61,7 +77,7 @@ export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel'
 /** What is known of an exchange when it ends. */
 export type ExchangeOutcome = Pick<Exchange,
   'status' | 'responseHeaders' | 'error' | 'message' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'requestTruncated' | 'responseTruncated' |
-  'requestComplete' | 'signature'>;
+  'requestComplete' | 'signature' | 'upgrade'>;
 
 /** The one wording of a missed request's outcome, for the store, the inspector and the printers. */
 export const MISSED_MESSAGE = 'arrived while the agent was offline; the relay answered and kept it';
