@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { EXCHANGE_ID_PATTERN, type Exchange, type SignatureCheck } from '../model/exchange.js';
+import { EXCHANGE_ID_PATTERN, type Exchange, type SignatureCheck, type UpgradeSummary } from '../model/exchange.js';
 import { headerValue } from '../protocol/headers.js';
 import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
@@ -12,7 +12,7 @@ interface Row {
   seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
-  signature: string | null; files: number; req_complete: number;
+  signature: string | null; files: number; req_complete: number; upgrade: string | null;
 }
 
 /**
@@ -22,7 +22,7 @@ interface Row {
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
-  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'}`;
+  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'}, ${store.format >= 5 ? 'upgrade' : 'NULL AS upgrade'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -60,6 +60,15 @@ function parseSignature(text: string | null): SignatureCheck | undefined {
   }
 }
 
+function parseUpgrade(text: string | null): UpgradeSummary | undefined {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as UpgradeSummary;
+  } catch {
+    return undefined;
+  }
+}
+
 function toCapture(r: Row): Capture {
   return {
     id: r.id, time: r.time, tunnel: r.tunnel, target: r.target, method: r.method, path: r.path,
@@ -69,6 +78,7 @@ function toCapture(r: Row): Capture {
     requestBytes: r.req_bytes, responseBytes: r.res_bytes, requestTruncated: r.req_truncated === 1, responseTruncated: r.res_truncated === 1,
     replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1, requestComplete: r.req_complete === 1,
     ...(r.signature !== null ? { signature: parseSignature(r.signature) } : {}),
+    ...(r.upgrade !== null ? { upgrade: parseUpgrade(r.upgrade) } : {}),
   };
 }
 

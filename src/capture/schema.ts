@@ -5,15 +5,16 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
- * chunk in files beside the database. 4: `req_complete`, the request body arrived whole.
+ * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `upgrade`, an upgraded connection's summary (issue 14).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE captures ADD COLUMN signature TEXT;',
   3: 'ALTER TABLE captures ADD COLUMN files INTEGER NOT NULL DEFAULT 0;',
   4: 'ALTER TABLE captures ADD COLUMN req_complete INTEGER NOT NULL DEFAULT 0;',
+  5: 'ALTER TABLE captures ADD COLUMN upgrade TEXT;',
 };
 
 /**
@@ -25,7 +26,9 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
  * wire order. `seq` is the recording order: retention removes the lowest. `signature` is the JSON of a
  * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off. `req_complete` is set
  * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
- * its (chunked) request arrived can still be replayed.
+ * its (chunked) request arrived can still be replayed. `upgrade` is the JSON of an UpgradeSummary
+ * (`{"protocol":"websocket","messagesIn":3,…}`) for an exchange the target answered with 101, NULL otherwise; the
+ * upgraded connection's bytes are counted there, never stored as bodies.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -54,7 +57,8 @@ CREATE TABLE IF NOT EXISTS captures (
   res_body      BLOB,
   signature     TEXT,
   files         INTEGER NOT NULL DEFAULT 0,
-  req_complete  INTEGER NOT NULL DEFAULT 0
+  req_complete  INTEGER NOT NULL DEFAULT 0,
+  upgrade       TEXT
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,

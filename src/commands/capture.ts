@@ -23,7 +23,7 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
  * `signature` only when the capture has one, as on the request event.
  */
 function summaryJson(c: Capture): string {
-  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}) });
+  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}), ...(c.upgrade ? { upgrade: c.upgrade } : {}) });
 }
 
 function summaryLine(c: Capture): string {
@@ -32,6 +32,7 @@ function summaryLine(c: Capture): string {
   const marks = [
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
+    c.upgrade ? chalk.cyan(`⇅ ${sanitize(c.upgrade.protocol)} ${c.upgrade.messagesIn}/${c.upgrade.messagesOut} msgs`) : '',
     c.missed ? chalk.magenta('missed') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
     c.requestTruncated || c.responseTruncated ? chalk.yellow('truncated') : '',
@@ -46,6 +47,7 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
     signature: c.signature ?? null,
+    upgrade: c.upgrade ?? null,
     request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }

@@ -5,7 +5,7 @@ import { missedOutcome, type Exchange } from '../../model/exchange.js';
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
 export interface ExchangeRow
   extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
-    Partial<Pick<Exchange, 'missed'>> {
+    Partial<Pick<Exchange, 'missed' | 'upgrade'>> {
   /** Still in flight. */
   readonly pending?: boolean;
   /** Captured before this run (read from the store at start). */
@@ -28,6 +28,7 @@ export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, 
     id: e.id, time: previous?.time ?? now - e.durationMs, method: e.method, path: e.path, status: e.status, durationMs: e.durationMs,
     requestBytes: e.requestBytes, responseBytes: e.responseBytes, error: e.error, message: e.message,
     replayOf: e.replayOf ?? previous?.replayOf, signature: e.signature, earlier: previous?.earlier,
+    ...(e.upgrade ? { upgrade: e.upgrade } : {}),
   };
 }
 
@@ -41,7 +42,7 @@ export function captureRow(c: Capture): ExchangeRow {
   return {
     id: c.id, time: c.time, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, requestBytes: c.requestBytes,
     responseBytes: c.responseBytes, error: c.error, message: c.message, replayOf: c.replayOf, missed: c.missed || undefined,
-    signature: c.signature, earlier: true,
+    signature: c.signature, earlier: true, ...(c.upgrade ? { upgrade: c.upgrade } : {}),
   };
 }
 
