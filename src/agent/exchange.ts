@@ -217,6 +217,8 @@ export class AgentExchange implements UpgradeHandler {
     this.host.send(encodeHeadFrame(FrameType.Response, 0, this.stream, { status: 101, statusText, headers, upgrade: protocol }));
     // Each direction's end is passed on as it happens (a half-close), not answered by Node closing ours.
     socket.allowHalfOpen = true;
+    // Small messages (a chat line, a ping) leave at once, not after Nagle's delay waiting for an ACK.
+    socket.setNoDelay(true);
     const websocket = protocol.toLowerCase() === 'websocket';
     const meters = { protocol, in: new WebSocketMeter(websocket), out: new WebSocketMeter(websocket) };
     this.upgraded = meters;

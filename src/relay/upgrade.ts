@@ -116,6 +116,8 @@ export class RelayUpgrade {
       return this.fail(ErrorCode.BadAgentResponse, 'the agent sent a response head that is not valid HTTP');
     }
     this.socket.off('close', this.onEarlyClose);
+    // Node's server sets it on its connections already; an upgraded one must keep it whatever the server options.
+    this.socket.setNoDelay(true);
     this.socket.write(text, 'latin1');
     this.pipe = new StreamPipe(this.stream, this.socket, { send: (f) => this.sink.send(f), onEnd: () => this.finish() }, {
       read: switched,
