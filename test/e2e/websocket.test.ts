@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { RequestEvent } from '../../src/agent/events.js';
@@ -178,6 +178,42 @@ describe('WebSocket through a tunnel', () => {
     await ended;
     expect(await drained(relay)).toBe(0);
     expect(agent.inFlight()).toBe(0);
+  });
+
+  it('any Upgrade protocol passes, and a half-close reaches the other end while the other direction goes on', async () => {
+    const target = await startTarget((_req, res) => res.end());
+    target.server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade}\r\nX-Seen-Upgrade: ${req.headers.upgrade}\r\n\r\n`);
+      const got: Buffer[] = [];
+      socket.on('data', (c: Buffer) => got.push(c));
+      // The sender's half-close arrives as an end; this side still writes, then ends too.
+      socket.on('end', () => socket.end(`you sent ${Buffer.concat(got).length} bytes: ${Buffer.concat(got).toString()}`));
+    });
+    const relay = await startRelay();
+    const agent = await startAgent(relay, target.url);
+    const ended = upgradeEnded(agent.events);
+    const { port, pathname } = { port: Number(new URL(relay.url).port), pathname: new URL(agent.publicUrl).pathname };
+    const socket = connect(port, '127.0.0.1');
+    onTestFinished(() => void socket.destroy());
+    socket.write(`GET ${pathname}/raw HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: x-echo/1\r\n\r\nearly bytes;`);
+    let text = '';
+    const done = new Promise<void>((resolve) => {
+      socket.setEncoding('latin1').on('data', (c: string) => {
+        text += c;
+        if (text.includes('\r\n\r\n') && !socket.writableEnded) socket.end(' and more');
+      });
+      socket.on('end', () => resolve());
+    });
+    await done;
+    const [head, body] = text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(head).toMatch(/\r\nX-Seen-Upgrade: x-echo\/1/);
+    expect(head).toMatch(/\r\nUpgrade: x-echo\/1/);
+    expect(body).toBe('you sent 21 bytes: early bytes; and more');
+    const e = await ended;
+    expect(e.error).toBeUndefined();
+    expect(e.upgrade).toEqual({ protocol: 'x-echo/1', messagesIn: 0, messagesOut: 0, bytesIn: 21, bytesOut: 40 });
+    expect(await drained(relay)).toBe(0);
   });
 
   it('a target that answers the upgrade with 400 gives the client that 400 and its body', async () => {
