@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ErrorCode, statusForCode } from '../errors.js';
@@ -18,7 +19,6 @@ import {
   type RequestHead,
 } from '../protocol/index.js';
 import { headerValue, setHeader } from '../protocol/headers.js';
-import type { Socket } from 'node:net';
 import { StreamPipe, type PipeEnd } from '../pipe.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
@@ -56,7 +56,8 @@ function latin1(raw: Buffer[]): string[] {
 
 /**
  * One stream on the agent: forwards the relay's request to the target with undici and streams the answer back,
- * with flow control both ways. Implements undici's dispatch handler.
+ * with flow control both ways. Implements undici's dispatch handler; for an upgrade stream (WebSocket), the target's
+ * 101 hands its socket to a StreamPipe, and the exchange ends, with its upgrade summary, when that connection does.
  */
 export class AgentExchange implements UpgradeHandler {
   private readonly began = performance.now();
