@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { RequestEvent } from '../../src/agent/events.js';
 import { attachRecorder, listCaptures, openCaptureStore } from '../../src/index.js';
+import { FrameType, decodeFrame, encodeHeadFrame } from '../../src/protocol/index.js';
 import { rawExchange } from '../helpers/http.js';
 import { startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { dataDir } from './capture-fixtures.js';
@@ -256,6 +257,31 @@ describe('WebSocket through a tunnel', () => {
     expect(text).toMatch(/upgrade_not_supported/);
     expect(text).toMatch(/older than this relay/);
     expect(frames).toBe(0);
+  });
+
+  it('an agent that answers an upgrade with a header that is not valid HTTP is cut off; the sender gets 502, nothing injected', async () => {
+    const relay = await startRelay();
+    const rogue = new WebSocket(`${relay.url.replace('http', 'ws')}/_hooktunnel/connect`, { headers: { 'x-hooktunnel-protocol': '1' } });
+    onTestFinished(() => rogue.terminate());
+    rogue.on('error', () => {});
+    await opened(rogue);
+    rogue.send(JSON.stringify({ type: 'hello', features: ['upgrade'] }));
+    const url = await new Promise<string>((resolve) => rogue.once('message', (d) => resolve((JSON.parse(d.toString()) as { url: string }).url)));
+    const rogueClosed = closed(rogue);
+    rogue.on('message', (d: Buffer, binary) => {
+      if (!binary) return;
+      const f = decodeFrame(d);
+      if (f.type !== FrameType.Open) return;
+      rogue.send(encodeHeadFrame(FrameType.Response, 0, f.stream, { status: 101, headers: ['X-Evil', 'a\r\nSet-Cookie: owned=1'], upgrade: 'websocket' }));
+    });
+    const text = await rawExchange(
+      Number(new URL(relay.url).port),
+      `GET ${new URL(url).pathname}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 502 /);
+    expect(text).not.toMatch(/Set-Cookie|X-Evil/i);
+    expect((await rogueClosed).code).toBe(4002);
+    expect(relay.stats().violations).toBe(1);
   });
 
   it('an idle upgraded connection is closed at both ends after the relay\'s idle timeout', async () => {
