@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, ErrorCode, isHooktunnelError } from '../../src/index.js';
 import { runCli, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
-import { rawExchange, send, splitPublicUrl } from '../helpers/http.js';
+import { send, splitPublicUrl } from '../helpers/http.js';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
