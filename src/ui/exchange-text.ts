@@ -21,6 +21,7 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
       (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
     `${chalk.gray('tunnel')} ${sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}`,
     ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
+    ...(c.upgrade ? [`${chalk.gray('upgraded')} ${chalk.cyan(sanitize(c.upgrade.protocol))}  ${c.upgrade.messagesIn} messages in, ${c.upgrade.messagesOut} out  ${formatBytes(c.upgrade.bytesIn)} in, ${formatBytes(c.upgrade.bytesOut)} out`] : []),
     '',
     chalk.bold(`${sanitize(c.method)} ${sanitize(c.path)}`),
     ...headerLines(c.requestHeaders),
