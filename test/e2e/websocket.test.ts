@@ -8,7 +8,7 @@ import { attachRecorder, listCaptures, openCaptureStore } from '../../src/index.
 import { FrameType, decodeFrame, encodeHeadFrame } from '../../src/protocol/index.js';
 import { rawExchange } from '../helpers/http.js';
 import { startAgent, startRelay, startTarget } from '../helpers/servers.js';
-import { dataDir } from './capture-fixtures.js';
+import { cli, dataDir } from './capture-fixtures.js';
 
 /** A WebSocket echo server (ws) on an ephemeral loopback port: every message comes back as it came, text or binary. */
 async function echoTarget(onConnection?: (ws: WebSocket, req: IncomingMessage) => void): Promise<{ url: string; server: Server; wss: WebSocketServer }> {
@@ -65,7 +65,8 @@ describe('WebSocket through a tunnel', () => {
     const target = await echoTarget();
     const relay = await startRelay();
     const agent = await startAgent(relay, target.url);
-    const store = openCaptureStore(dataDir());
+    const dir = dataDir();
+    const store = openCaptureStore(dir);
     onTestFinished(() => store.close());
     attachRecorder(agent.events, store, (err) => {
       throw err;
@@ -108,6 +109,11 @@ describe('WebSocket through a tunnel', () => {
     expect(capture).toMatchObject({ id: e.id, method: 'GET', path: '/socket', status: 101, complete: true, upgrade: e.upgrade, requestBytes: 0, responseBytes: 0 });
     expect(capture!.requestHeaders.map((h) => h.toLowerCase())).toContain('sec-websocket-key');
     expect(capture!.responseHeaders!.map((h) => h.toLowerCase())).toContain('sec-websocket-accept');
+    // Another process reads it: `requests --json` and `show --json` carry the summary.
+    const listed = JSON.parse((await cli(['requests', '--json'], dir)).out.trim()) as { upgrade?: unknown };
+    expect(listed.upgrade).toEqual(e.upgrade);
+    const shown = JSON.parse((await cli(['show', e.id, '--json'], dir)).out) as { upgrade: unknown; response: { status: number } };
+    expect(shown).toMatchObject({ upgrade: e.upgrade, response: { status: 101 } });
   });
 
   it('a target that cannot be reached gives the client 502 upstream_unreachable', async () => {
