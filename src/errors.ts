@@ -21,8 +21,10 @@ export const ErrorCode = {
   BadAgentResponse: 'bad_agent_response',
   /** The request itself is not acceptable (absolute-form target, CONNECT, malformed). */
   BadRequest: 'bad_request',
-  /** Upgrade requests (WebSocket pass-through) are not supported yet. */
+  /** The tunnel's agent is too old to relay upgrade requests (WebSocket); answered 501. */
   UpgradeNotSupported: 'upgrade_not_supported',
+  /** An upgraded connection (WebSocket) passed no byte either way for the relay's idle timeout; both ends were closed. */
+  UpgradeIdle: 'upgrade_idle_timeout',
   /** The relay speaks another protocol version than the agent. */
   ProtocolUnsupported: 'protocol_unsupported',
   /** The requested tunnel id is held by another agent. */

@@ -3,6 +3,7 @@ import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
 import { newExchangeId, type ResponseMode } from '../model/exchange.js';
 import { setHeader } from '../protocol/headers.js';
 import {
+  FEATURE_UPGRADE,
   FLAG_FIN,
   FrameType,
   HEARTBEAT_INTERVAL_MS,
@@ -242,6 +243,7 @@ class Agent implements ExchangeHost {
       ...(this.welcome ? { tunnel: this.welcome.tunnel, secret: this.welcome.secret } : { tunnel: options.subdomain, secret: options.secret }),
       auth: options.auth ? basicAuthDigest(options.auth) : undefined,
       allow: options.allowIps?.length ? options.allowIps : undefined,
+      features: [FEATURE_UPGRADE],
     };
     const { link, welcome } = await Link.dial(
       { relay: options.relay, token: options.token, ca: options.ca, heartbeatMs: options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS },

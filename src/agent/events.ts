@@ -16,7 +16,7 @@ export interface ReadyEvent {
  * (README, "--json events"): add fields, never rename or remove them. Their meanings are the Exchange record's.
  */
 export interface RequestEvent
-  extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'> {
+  extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature' | 'upgrade'> {
   readonly type: 'request';
   /** Present when the tunnel has routes (a config file's): the name of the route the exchange took. */
   readonly route?: string;

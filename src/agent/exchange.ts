@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ErrorCode, statusForCode } from '../errors.js';
@@ -17,18 +18,21 @@ import {
   type Frame,
   type RequestHead,
 } from '../protocol/index.js';
-import { setHeader } from '../protocol/headers.js';
+import { headerValue, setHeader } from '../protocol/headers.js';
 import type { DeliveryAttempt } from '../model/exchange.js';
+import { StreamPipe, type PipeEnd } from '../pipe.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
-import { classifyForwardError, completeDespite, type ForwardHandler, type Forwarder } from './forward.js';
+import { classifyForwardError, completeDespite, type Forwarder } from './forward.js';
+import type { UpgradeHandler } from './upgrade.js';
+import { WebSocketMeter } from './ws-meter.js';
 
 /** What an exchange needs from the agent around it. */
 export interface ExchangeHost {
   send(frame: Buffer): void;
   done(stream: number): void;
   /** Where this exchange goes: a pool to the target, or (a route's) an answer of its own. */
-  readonly forwarder: Pick<Forwarder, 'target' | 'forward'>;
+  readonly forwarder: Pick<Forwarder, 'target' | 'forward'> & Partial<Pick<Forwarder, 'upgrade'>>;
   /** True to keep the sender's Host header instead of rewriting it to the target's. */
   readonly preserveHost: boolean;
   started(ex: AgentExchange, method: string, path: string, headers: readonly string[]): void;
@@ -53,9 +57,10 @@ function latin1(raw: Buffer[]): string[] {
 
 /**
  * One stream on the agent: forwards the relay's request to the target with undici and streams the answer back,
- * with flow control both ways. Implements undici's dispatch handler.
+ * with flow control both ways. Implements undici's dispatch handler; for an upgrade stream (WebSocket), the target's
+ * 101 hands its socket to a StreamPipe, and the exchange ends, with its upgrade summary, when that connection does.
  */
-export class AgentExchange implements ForwardHandler {
+export class AgentExchange implements UpgradeHandler {
   private readonly began = performance.now();
   private readonly sendWindow = new SendWindow();
   private readonly receiveWindow = new ReceiveWindow();
@@ -75,6 +80,9 @@ export class AgentExchange implements ForwardHandler {
   private method = '';
   private path = '';
   private check: SignatureVerifier | undefined;
+  /** After a 101: the upgraded connection to the target, and its meters (in: sender to target, out: back). */
+  private pipe: StreamPipe | undefined;
+  private upgraded: { protocol: string; in: WebSocketMeter; out: WebSocketMeter } | undefined;
 
   constructor(
     readonly id: string,
@@ -97,6 +105,12 @@ export class AgentExchange implements ForwardHandler {
     // The target's Host in place of the sender's (first when there was none).
     const headers = this.host.preserveHost ? [...head.headers] : setHeader(head.headers, 'Host', this.host.forwarder.target.host, 'first');
     this.host.started(this, head.method, head.path, headers);
+    const { forwarder } = this.host;
+    if (head.upgrade !== undefined && forwarder.upgrade) {
+      // No request body before the switch: what the sender sends after the 101 is the upgraded connection's.
+      this.requestEnded();
+      return forwarder.upgrade({ method: head.method, path: head.path, headers, body: null, protocol: head.upgrade }, this);
+    }
     let body: Buffer | Readable | null = null;
     if (fin) {
       if (inline.length > 0) body = inline;
@@ -113,6 +127,7 @@ export class AgentExchange implements ForwardHandler {
   /** Handles a frame the relay sent on this stream. */
   onFrame(frame: Frame): void {
     if (this.ended) return;
+    if (this.pipe) return this.pipe.onFrame(frame);
     switch (frame.type) {
       case FrameType.Data:
         return this.onRequestData(frame.payload, (frame.flags & FLAG_FIN) !== 0);
@@ -171,6 +186,7 @@ export class AgentExchange implements ForwardHandler {
   /** The relay or the sender gave up (or the connection to the relay is gone): stop talking to the target. */
   cancel(code: string, reason: string): void {
     if (this.ended) return;
+    if (this.pipe) return this.pipe.abort(code, reason, false);
     this.out.discard();
     // What the sender got: the response already begun, else the relay's answer for this code (502 when the
     // connection dropped, 504 when the relay gave up waiting), or nothing at all when the sender itself went away.
@@ -193,6 +209,34 @@ export class AgentExchange implements ForwardHandler {
     // Hold the head for one turn so that a body arriving with it goes out in the same frame.
     setImmediate(() => this.flushHead(false));
     return true;
+  }
+
+  onUpgrade(statusText: string, rawHeaders: string[], socket: Socket, head: Buffer): void {
+    if (this.ended) return void socket.destroy();
+    const protocol = headerValue(rawHeaders, 'upgrade') ?? 'unknown';
+    const headers = stripHopByHop(rawHeaders);
+    this.head = { status: 101, statusText, headers };
+    this.headSent = true;
+    this.host.responded(this, 101, headers);
+    this.host.send(encodeHeadFrame(FrameType.Response, 0, this.stream, { status: 101, statusText, headers, upgrade: protocol }));
+    // Each direction's end is passed on as it happens (a half-close), not answered by Node closing ours.
+    socket.allowHalfOpen = true;
+    // Small messages (a chat line, a ping) leave at once, not after Nagle's delay waiting for an ACK.
+    socket.setNoDelay(true);
+    const websocket = protocol.toLowerCase() === 'websocket';
+    const meters = { protocol, in: new WebSocketMeter(websocket), out: new WebSocketMeter(websocket) };
+    this.upgraded = meters;
+    this.pipe = new StreamPipe(this.stream, socket, {
+      send: (frame) => this.host.send(frame),
+      onRead: (chunk) => meters.out.feed(chunk),
+      onWrite: (chunk) => meters.in.feed(chunk),
+      onEnd: (end) => this.onPipeEnd(end),
+    }, { read: true, abortCode: ErrorCode.UpstreamAborted });
+    this.pipe.start(head);
+  }
+
+  private onPipeEnd(end: PipeEnd): void {
+    this.finish(101, end.code, end.code ? `${this.method} ${this.path} -> ${this.host.forwarder.target.display}: ${end.message}` : undefined);
   }
 
   onData(chunk: Buffer): boolean {
@@ -238,6 +282,10 @@ export class AgentExchange implements ForwardHandler {
     this.held = [];
   }
 
+  private upgradeSummary(u: NonNullable<AgentExchange['upgraded']>): NonNullable<RequestEvent['upgrade']> {
+    return { protocol: u.protocol, messagesIn: u.in.messages, messagesOut: u.out.messages, bytesIn: u.in.bytes, bytesOut: u.out.bytes };
+  }
+
   private finish(status: number, error?: string, message?: string): void {
     this.ended = true;
     this.host.done(this.stream);
@@ -254,6 +302,7 @@ export class AgentExchange implements ForwardHandler {
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
       ...(this.attempt ? { attempt: this.attempt } : {}),
       ...(this.check ? { signature: this.check.result() } : {}),
+      ...(this.upgraded ? { upgrade: this.upgradeSummary(this.upgraded) } : {}),
     };
     this.host.finished(this, event);
   }

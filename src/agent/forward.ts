@@ -3,6 +3,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { ErrorCode } from '../errors.js';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../protocol/index.js';
 import type { Target } from './target.js';
+import { forwardUpgrade, type UpgradeHandler, type UpgradeRequest } from './upgrade.js';
 
 /**
  * Callbacks of one forwarded request. This is undici's dispatch handler protocol (the raw-header form, which
@@ -88,6 +89,12 @@ export class Forwarder {
       () => this.dispatch(this.pool!, req, handler),
       (err: Error) => handler.onError(err),
     );
+  }
+
+  /** Forwards an upgrade request (WebSocket) on a connection of its own; see forwardUpgrade. */
+  upgrade(req: UpgradeRequest, handler: UpgradeHandler): void {
+    if (this.closed) return handler.onError(new Error('the forwarder is closed'));
+    forwardUpgrade(this.target, this.timeoutMs, req, handler);
   }
 
   private dispatch(pool: Pool, req: ForwardRequest, handler: ForwardHandler): void {

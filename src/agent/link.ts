@@ -42,6 +42,8 @@ export interface Hello {
   readonly auth?: string;
   /** CIDR ranges senders must come from. */
   readonly allow?: readonly string[];
+  /** What this agent can do (FEATURE_UPGRADE). */
+  readonly features?: readonly string[];
 }
 
 /** How to reach the relay. */

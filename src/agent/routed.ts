@@ -9,11 +9,14 @@ import type { AgentExchange, ExchangeHost } from './exchange.js';
 import { Forwarder, type ForwardHandler, type ForwardRequest } from './forward.js';
 import type { AgentRoute, FixedAnswer } from './routes.js';
 import type { Target } from './target.js';
+import type { UpgradeHandler, UpgradeRequest } from './upgrade.js';
 
 /** What a route forwards with: a pool to its target, or an answer of its own. */
 export interface Dispatch {
   readonly target: Target;
   forward(req: ForwardRequest, handler: ForwardHandler): void;
+  /** Forwards an upgrade request; a dispatch without it answers upgrades as any request (`mock`, `fail`). */
+  upgrade?(req: UpgradeRequest, handler: UpgradeHandler): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,11 @@ export class AckDispatch implements Dispatch {
 
   get target(): Target {
     return this.forwarder.target;
+  }
+
+  /** An upgrade cannot be acknowledged and delivered later: it passes straight through to the route's target. */
+  upgrade(req: UpgradeRequest, handler: UpgradeHandler): void {
+    this.forwarder.upgrade(req, handler);
   }
 
   forward(req: ForwardRequest, handler: ForwardHandler): void {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ErrorCode, HooktunnelError } from '../errors.js';
-import { EXCHANGE_ID_PATTERN, RESPONSE_MODES, type Exchange, type ResponseMode, type SignatureCheck } from '../model/exchange.js';
+import { EXCHANGE_ID_PATTERN, RESPONSE_MODES, type Exchange, type ResponseMode, type SignatureCheck, type UpgradeSummary } from '../model/exchange.js';
 import { headerValue } from '../protocol/headers.js';
 import { REQUEST, RESPONSE, bodyFileBit, bodyFilePath, type Direction } from './schema.js';
 import type { CaptureStore } from './store.js';
@@ -14,6 +14,7 @@ interface Row {
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
   signature: string | null; files: number; req_complete: number;
   tunnel_name: string | null; route: string | null; mode: string | null; attempt: number | null; attempts: number | null;
+  upgrade: string | null;
 }
 
 /**
@@ -25,7 +26,8 @@ function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
   ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'},
-  ${store.format >= 5 ? 'tunnel_name, route, mode, attempt, attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS attempt, NULL AS attempts'}`;
+  ${store.format >= 5 ? 'tunnel_name, route, mode, attempt, attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS attempt, NULL AS attempts'},
+  ${store.format >= 6 ? 'upgrade' : 'NULL AS upgrade'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -63,6 +65,15 @@ function parseSignature(text: string | null): SignatureCheck | undefined {
   }
 }
 
+function parseUpgrade(text: string | null): UpgradeSummary | undefined {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as UpgradeSummary;
+  } catch {
+    return undefined;
+  }
+}
+
 function toCapture(r: Row): Capture {
   return {
     id: r.id, time: r.time, tunnel: r.tunnel, target: r.target, method: r.method, path: r.path,
@@ -76,6 +87,7 @@ function toCapture(r: Row): Capture {
     ...(r.route !== null ? { route: r.route } : {}),
     ...(r.mode !== null && (RESPONSE_MODES as readonly string[]).includes(r.mode) ? { mode: r.mode as ResponseMode } : {}),
     ...(r.attempt !== null && r.attempts !== null ? { attempt: { n: r.attempt, of: r.attempts } } : {}),
+    ...(r.upgrade !== null ? { upgrade: parseUpgrade(r.upgrade) } : {}),
   };
 }
 

@@ -215,6 +215,6 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
-    requestComplete: p.requestEnded, signature: e.signature,
+    requestComplete: p.requestEnded, signature: e.signature, upgrade: e.upgrade,
   };
 }

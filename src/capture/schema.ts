@@ -6,9 +6,10 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
  * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `tunnel_name`, `route`, `mode`, `attempt`,
- * `attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number.
+ * `attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number. 6: `upgrade`, an
+ * upgraded connection's summary.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -20,6 +21,7 @@ ALTER TABLE captures ADD COLUMN route TEXT;
 ALTER TABLE captures ADD COLUMN mode TEXT;
 ALTER TABLE captures ADD COLUMN attempt INTEGER;
 ALTER TABLE captures ADD COLUMN attempts INTEGER;`,
+  6: 'ALTER TABLE captures ADD COLUMN upgrade TEXT;',
 };
 
 /**
@@ -33,6 +35,9 @@ ALTER TABLE captures ADD COLUMN attempts INTEGER;`,
  * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
  * its (chunked) request arrived can still be replayed. `tunnel_name`, `route`, `mode` are NULL outside project runs;
  * `attempt` / `attempts` (1-based, and the most) are set on an ack route's background deliveries only.
+ * `upgrade` is the JSON of an UpgradeSummary
+ * (`{"protocol":"websocket","messagesIn":3,…}`) for an exchange the target answered with 101, NULL otherwise; the
+ * upgraded connection's bytes are counted there, never stored as bodies.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -66,7 +71,8 @@ CREATE TABLE IF NOT EXISTS captures (
   route         TEXT,
   mode          TEXT,
   attempt       INTEGER,
-  attempts      INTEGER
+  attempts      INTEGER,
+  upgrade       TEXT
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,

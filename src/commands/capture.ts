@@ -26,7 +26,7 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
 function summaryJson(c: Capture): string {
   return JSON.stringify({
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null,
-    ...(c.signature ? { signature: c.signature } : {}), target: c.target, ...routing(c),
+    ...(c.signature ? { signature: c.signature } : {}), target: c.target, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}),
   });
 }
 
@@ -56,6 +56,7 @@ function summaryLine(c: Capture): string {
     c.attempt ? deliveryText({ attempt: c.attempt, delivery: deliveryState(c) }) : '',
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
+    c.upgrade ? chalk.cyan(`⇅ ${sanitize(c.upgrade.protocol)} ${c.upgrade.messagesIn}/${c.upgrade.messagesOut} msgs`) : '',
     c.missed ? chalk.magenta('missed') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
     c.requestTruncated || c.responseTruncated ? chalk.yellow('truncated') : '',
@@ -71,6 +72,7 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
     signature: c.signature ?? null, ...routing(c),
+    upgrade: c.upgrade ?? null,
     request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }

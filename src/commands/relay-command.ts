@@ -33,6 +33,7 @@ export function relayCommand(): Command {
     .addOption(new Option('--tunnels-per-token <count>', 'tunnels open at once per token').argParser(intOption('--tunnels-per-token', 1, 100_000)).default(DEFAULT_LIMITS.tunnelsPerToken))
     .addOption(new Option('--header-timeout <seconds>', 'time to send the request head (408 beyond)').argParser(seconds('--header-timeout', 3600)).default(DEFAULT_LIMITS.headersTimeoutMs / 1000))
     .addOption(new Option('--body-timeout <seconds>', 'longest pause in a request body (408 beyond)').argParser(seconds('--body-timeout', 3600)).default(DEFAULT_LIMITS.bodyIdleTimeoutMs / 1000))
+    .addOption(new Option('--upgrade-idle-timeout <seconds>', 'close an upgraded connection (WebSocket) after this long without a byte either way').argParser(seconds('--upgrade-idle-timeout', 86400)).default(DEFAULT_LIMITS.upgradeIdleTimeoutMs / 1000))
     .option('--data-dir <dir>', "keep tunnel ids and kept requests in an SQLite file here, ACME certificates in its acme/ (default: a relay/ folder in HOOKTUNNEL_HOME or the platform data directory)")
     .option('--memory', 'keep the state in memory only: a restart forgets tunnel ids and kept requests')
     .option('--state-file <file>', 'with --memory: keep tunnel ids in this JSON file across restarts; otherwise: import it into the data directory once')

@@ -47,6 +47,7 @@ export interface RelayCliOptions {
   tunnelsPerToken: number;
   headerTimeout: number;
   bodyTimeout: number;
+  upgradeIdleTimeout: number;
 }
 
 function readPem(path: string, what: string): Buffer {
@@ -142,6 +143,7 @@ export async function runRelay(opts: RelayCliOptions): Promise<void> {
         tunnelsPerToken: opts.tunnelsPerToken,
         headersTimeoutMs: opts.headerTimeout * 1000,
         bodyIdleTimeoutMs: opts.bodyTimeout * 1000,
+        upgradeIdleTimeoutMs: opts.upgradeIdleTimeout * 1000,
       },
     });
   } catch (err) {

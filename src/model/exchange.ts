@@ -58,6 +58,8 @@ export interface Exchange {
   readonly mode?: ResponseMode;
   /** An `ack` route's background delivery: which delivery this was (1-based) of how many at most. */
   readonly attempt?: DeliveryAttempt;
+  /** Present when the target switched protocols (101): what passed over the upgraded connection. */
+  readonly upgrade?: UpgradeSummary;
 }
 
 /** How a route answers: forwards (passthrough), acknowledges then delivers (ack), or answers itself (mock, fail). */
@@ -84,6 +86,20 @@ export function deliveryState(e: Pick<Exchange, 'attempt' | 'status' | 'error' |
   return e.attempt.n >= e.attempt.of ? 'failed' : 'retrying';
 }
 
+/**
+ * An upgraded connection (WebSocket) as it ended. `In` is from the sender to the target, `Out` from the target to
+ * the sender. Messages are WebSocket data messages (text or binary, however fragmented; control frames are not
+ * counted), 0 for another protocol; bytes are the raw bytes of the connection after the 101, frame headers included.
+ */
+export interface UpgradeSummary {
+  /** The protocol the target switched to (`websocket`). */
+  readonly protocol: string;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
 /** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
 export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf' | 'tunnelName' | 'route' | 'mode' | 'attempt'> {
   /** Headers as forwarded to the target (Exchange.requestHeaders). */
@@ -93,7 +109,7 @@ export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel'
 /** What is known of an exchange when it ends. */
 export type ExchangeOutcome = Pick<Exchange,
   'status' | 'responseHeaders' | 'error' | 'message' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'requestTruncated' | 'responseTruncated' |
-  'requestComplete' | 'signature'>;
+  'requestComplete' | 'signature' | 'upgrade'>;
 
 /** The one wording of a missed request's outcome, for the store, the inspector and the printers. */
 export const MISSED_MESSAGE = 'arrived while the agent was offline; the relay answered and kept it';

@@ -105,6 +105,7 @@ export function decodeRequestHead(payload: Buffer): { head: RequestHead; body: B
     headers: h.headers,
     remote: typeof h.remote === 'string' ? h.remote : '',
     host: typeof h.host === 'string' ? h.host : '',
+    ...(typeof h.upgrade === 'string' && h.upgrade !== '' ? { upgrade: h.upgrade } : {}),
   };
   return { head, body };
 }
@@ -128,7 +129,8 @@ export function decodeResponseHead(payload: Buffer): { head: ResponseHead; body:
   }
   if (!isHeaderList(h.headers)) throw protocolError('response headers must be a flat list of strings');
   const statusText = typeof h.statusText === 'string' ? h.statusText : undefined;
-  return { head: { status: h.status, statusText, headers: h.headers }, body };
+  const upgrade = typeof h.upgrade === 'string' && h.upgrade !== '' ? { upgrade: h.upgrade } : {};
+  return { head: { status: h.status, statusText, headers: h.headers, ...upgrade }, body };
 }
 
 /** Decodes a Window frame's credit increment. */
@@ -173,7 +175,8 @@ export function decodeAgentControl(text: string): AgentControl {
     if (v.allow !== undefined && allow === undefined) throw protocolError('hello allow must be a list of strings');
     const auth = optionalString(v.auth);
     if (auth !== undefined && !/^[0-9a-f]{64}$/.test(auth)) throw protocolError('hello auth must be a SHA-256 hex digest');
-    return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret), auth, allow };
+    const features = Array.isArray(v.features) ? v.features.filter((f): f is string => typeof f === 'string') : undefined;
+    return { type: 'hello', tunnel: optionalString(v.tunnel), secret: optionalString(v.secret), auth, allow, ...(features ? { features } : {}) };
   }
   if (v.type === 'ping') return { type: 'ping' };
   if (v.type === 'missed_ack') {

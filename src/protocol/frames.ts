@@ -30,6 +30,9 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
+/** Hello feature: the agent relays upgrade streams (WebSocket); a relay sends upgrades only to agents that say so. */
+export const FEATURE_UPGRADE = 'upgrade';
+
 /** Flag bit: the sender will send no more body bytes on this stream. */
 export const FLAG_FIN = 1;
 
@@ -47,6 +50,11 @@ export interface RequestHead {
   readonly remote: string;
   /** The public host the sender used (also in X-Forwarded-Host). */
   readonly host: string;
+  /**
+   * Present on an upgrade stream: the sender's `Upgrade` header (`websocket`). The agent asks the target for that
+   * upgrade; after a 101 the stream's Data frames carry the upgraded connection's raw bytes both ways.
+   */
+  readonly upgrade?: string;
 }
 
 /** A request kept by the relay while the agent was away. */
@@ -65,6 +73,8 @@ export interface ResponseHead {
   readonly statusText?: string;
   /** Raw header list `[name, value, …]`, hop-by-hop removed. */
   readonly headers: readonly string[];
+  /** On a 101 to an upgrade stream: the protocol the target switched to (its `Upgrade` header). */
+  readonly upgrade?: string;
 }
 
 /** Why a stream was abandoned. `code` is one of the ErrorCode strings. */
@@ -92,6 +102,8 @@ export type AgentControl =
       readonly auth?: string;
       /** CIDR ranges senders must come from. */
       readonly allow?: readonly string[];
+      /** What this agent can do beyond protocol 1's first form: `upgrade` (it relays upgrade streams). */
+      readonly features?: readonly string[];
     }
   /** Heartbeat: asks the relay to confirm that this connection still owns the tunnel. */
   | { readonly type: 'ping' }

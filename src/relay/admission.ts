@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { CLOSE_REPLACED, CONNECT_PATH, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
+import { CLOSE_REPLACED, CONNECT_PATH, FEATURE_UPGRADE, MAX_FRAME_BYTES, PROTOCOL_VERSION, VERSION_HEADER } from '../protocol/index.js';
 import { bearer, isLoopback, parseAllowList, senderAddress, viaProxy, type TokenSet } from './auth.js';
 import type { TunnelAccess } from './gate.js';
 import { advertisedUrl, awaitHello, refuse } from './handshake.js';
@@ -99,6 +99,7 @@ export class Admission {
     }
     session.tunnel = claimed.id;
     session.owner = owner;
+    session.upgrades = hello.features?.includes(FEATURE_UPGRADE) === true;
     store.usage.count(owner, 1);
     const replaced = local.set(claimed.id, { session, access, epoch: claimed.epoch, secretDigest: secretDigest(claimed.secret).toString('hex') });
     replaced?.session.close(CLOSE_REPLACED, 'replaced by a newer connection of the same owner');

@@ -16,8 +16,10 @@ export interface RelayLimits {
   readonly headersTimeoutMs: number;
   /** Longest pause between two pieces of a request body: 408. */
   readonly bodyIdleTimeoutMs: number;
-  /** Requests in flight per tunnel: 503 beyond. */
+  /** Requests in flight per tunnel: 503 beyond. Upgraded connections (WebSocket) count while they are open. */
   readonly maxInFlight: number;
+  /** An upgraded connection with no byte either way for this long is closed at both ends. */
+  readonly upgradeIdleTimeoutMs: number;
 }
 
 /** Defaults of the relay's limits. */
@@ -30,6 +32,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   headersTimeoutMs: 10_000,
   bodyIdleTimeoutMs: 30_000,
   maxInFlight: 256,
+  // Long enough for WebSocket keep-alive pings, which clients and servers send every 20-60 s.
+  upgradeIdleTimeoutMs: 300_000,
 };
 
 const MINUTE_MS = 60_000;

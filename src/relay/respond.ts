@@ -27,10 +27,12 @@ export function sendError(res: ServerResponse, code: string, message: string, ex
 }
 
 /** Writes an error response straight onto a raw socket (upgrade requests have no ServerResponse) and closes it. */
-export function sendSocketError(socket: Duplex, status: number, reason: string, code: string, message: string): void {
+export function sendSocketError(socket: Duplex, status: number, reason: string, code: string, message: string, extra: Record<string, string> = {}): void {
   const body = errorBody(code, message);
+  let more = '';
+  for (const [name, value] of Object.entries(extra)) more += `${name}: ${value}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `${ERROR_HEADER}: ${code}\r\nConnection: close\r\n\r\n${body}`,
+      `${ERROR_HEADER}: ${code}\r\n${more}Connection: close\r\n\r\n${body}`,
   );
 }

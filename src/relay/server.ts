@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, HooktunnelError } from '../errors.js';
+import { ErrorCode, HooktunnelError, statusForCode } from '../errors.js';
 import { headerCount } from '../protocol/headers.js';
 import {
   CLOSE_REPLACED,
@@ -82,6 +82,12 @@ async function clusterStore(options: RelayOptions): Promise<RelayStore> {
 const ignore = (): void => {};
 /** How long health and metrics wait for the store to answer before they call it failing. */
 const STORE_PROBE_MS = 2000;
+
+/** Answers an upgrade request with a relay error on its raw socket, the status from the code. */
+function socketError(socket: Duplex, code: string, message: string, extra?: Record<string, string>): void {
+  const status = statusForCode(code);
+  sendSocketError(socket, status, STATUS_CODES[status] ?? '', code, message, extra);
+}
 
 
 class Relay {
@@ -462,11 +468,41 @@ class Relay {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const r = this.routeOf(req);
-    if (r.kind === 'tunnel') {
-      return sendSocketError(socket, 501, 'Not Implemented', ErrorCode.UpgradeNotSupported, 'WebSocket and other upgrades are not relayed through tunnels yet');
-    }
+    if (r.kind === 'tunnel') return this.upgradeTunnel(req, socket as Socket, head, r.tunnel, r.path);
+    if (r.kind === 'bad') return socketError(socket, ErrorCode.BadRequest, r.message);
     if (r.kind !== 'relay') return sendSocketError(socket, 404, 'Not Found', ErrorCode.TunnelNotFound, 'no WebSocket endpoint here');
     this.admission.upgrade(req, socket, head, r.path);
+  }
+
+  /** An upgrade request (WebSocket) for a tunnel: the same gatekeeping as a request, then the agent's stream. */
+  private upgradeTunnel(req: IncomingMessage, socket: Socket, early: Buffer, tunnel: string, path: string): void {
+    socket.on('error', ignore);
+    const serve = (access: TunnelAccess, session: AgentSession | undefined): void => {
+      this.counters.requests++;
+      const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.store.usage);
+      if (refusal) return socketError(socket, refusal.code, refusal.message, refusal.headers);
+      if (!session) return socketError(socket, ErrorCode.AgentOffline, `the agent of tunnel "${tunnel}" is offline; upgrade requests are not kept for it`, { 'Retry-After': '1' });
+      if (!session.upgrades) {
+        return socketError(socket, ErrorCode.UpgradeNotSupported, `the agent of tunnel "${tunnel}" is older than this relay and does not relay upgrades (WebSocket): update hooktunnel where the agent runs`);
+      }
+      if (session.inFlight >= this.limits.maxInFlight) {
+        return socketError(socket, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.limits.maxInFlight} requests in flight`, { 'Retry-After': '1' });
+      }
+      session.relayUpgrade(socket, early, { ...this.requestHead(req, path), upgrade: req.headers.upgrade ?? '' });
+    };
+    const here = this.local.get(tunnel);
+    if (here) return serve(here.access, here.session);
+    this.store.directory.lookup(tunnel).then(
+      (record) => {
+        if (!record) return socketError(socket, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
+        const now = this.local.get(tunnel);
+        serve(now?.access ?? record.access, now?.session);
+      },
+      (err: Error) => {
+        this.onStoreError(err);
+        socketError(socket, ErrorCode.RelayStoreUnavailable, `the relay cannot reach its store to find tunnel "${tunnel}"; try again shortly`, { 'Retry-After': '1' });
+      },
+    );
   }
 
   private async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { isHooktunnelError } from '../errors.js';
 import {
@@ -9,12 +10,14 @@ import {
   encodeControl,
   encodeHeadFrame,
   type AgentControl,
+  type Frame,
   type RelayControl,
   type RequestHead,
 } from '../protocol/index.js';
 import { batchedSender } from '../transport.js';
 import { RelayExchange, type StreamSink } from './exchange.js';
 import type { RelayLimits } from './limits.js';
+import { RelayUpgrade } from './upgrade.js';
 import type { KeptRequest } from './store/types.js';
 
 /** WebSocket close code for a peer that broke the protocol (private range 4000-4999). */
@@ -37,11 +40,17 @@ export interface SessionCounters {
 export interface SessionHooks {
   readonly counters: SessionCounters;
   readonly responseTimeoutMs: number;
-  readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs'>;
+  readonly limits: Pick<RelayLimits, 'maxBodyBytes' | 'bodyIdleTimeoutMs' | 'upgradeIdleTimeoutMs'>;
   /** The connection is gone (every exchange has been answered or aborted). */
   onClose(session: AgentSession): void;
   /** A control message from the agent after the handshake (ping, missed_ack). */
   onControl(session: AgentSession, msg: AgentControl): void;
+}
+
+/** A stream in flight on a session: a request exchange or an upgrade. */
+interface SessionStream {
+  onFrame(frame: Frame): void;
+  abandon(message?: string): void;
 }
 
 /**
@@ -53,7 +62,9 @@ export class AgentSession implements StreamSink {
   tunnel = '';
   /** The token (digest) or address this tunnel counts against, set with the tunnel id. */
   owner = '';
-  private readonly exchanges = new Map<number, RelayExchange>();
+  /** The agent said in its hello that it relays upgrade streams (FEATURE_UPGRADE). */
+  upgrades = false;
+  private readonly exchanges = new Map<number, SessionStream>();
   private nextStream = 1;
   private alive = true;
   /** What the agent may still send before the next heartbeat without being treated as a flood. */
@@ -92,6 +103,15 @@ export class AgentSession implements StreamSink {
     const exchange = new RelayExchange(stream, this, req, res, { responseTimeoutMs: this.hooks.responseTimeoutMs, ...this.hooks.limits });
     this.exchanges.set(stream, exchange);
     exchange.start(head, buffered);
+  }
+
+  /** Relays one upgrade request (WebSocket) over a new stream; `early` is what the sender sent behind its head. */
+  relayUpgrade(socket: Socket, early: Buffer, head: RequestHead): void {
+    const stream = this.nextStream++;
+    const { upgradeIdleTimeoutMs } = this.hooks.limits;
+    const upgrade = new RelayUpgrade(stream, this, socket, early, { responseTimeoutMs: this.hooks.responseTimeoutMs, upgradeIdleTimeoutMs });
+    this.exchanges.set(stream, upgrade);
+    upgrade.start(head);
   }
 
   /** Hands the agent the requests kept while it was away (it acknowledges each with missed_ack). */

@@ -30,7 +30,8 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   const replay = `${e.signature ? `  ${signatureMark(e.signature, c)}` : ''}${e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : ''}`;
   const route = e.route !== undefined ? `  ${c.cyan(`route ${sanitize(e.route)}${e.mode && e.mode !== 'passthrough' ? ` (${e.mode})` : ''}`)}` : '';
   const attempt = e.attempt ? `  ${deliveryText(e, c)}` : '';
-  const tail = `${route}${attempt}${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
+  const upgrade = e.upgrade ? `  ${c.cyan(`⇅ ${sanitize(e.upgrade.protocol)} ${e.upgrade.messagesIn}/${e.upgrade.messagesOut} msgs ${formatBytes(e.upgrade.bytesIn)} -> ${formatBytes(e.upgrade.bytesOut)}`)}` : '';
+  const tail = `${route}${attempt}${replay}${upgrade}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 

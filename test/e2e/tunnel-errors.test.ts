@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, ErrorCode, isHooktunnelError } from '../../src/index.js';
 import { runCli, startAgent, startRelay, startTarget, startTunnel } from '../helpers/servers.js';
-import { rawExchange, send, splitPublicUrl } from '../helpers/http.js';
+import { send, splitPublicUrl } from '../helpers/http.js';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -93,18 +93,6 @@ describe('errors the sender sees', () => {
     });
 
     expect(outcome).toBe('aborted');
-  });
-
-  it('501 upgrade_not_supported for WebSocket requests to a tunnel', async () => {
-    const { relay, agent } = await startTunnel((_req, res) => res.end());
-
-    const text = await rawExchange(
-      relay.port,
-      `GET /t/${agent.tunnelId}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-    );
-
-    expect(text).toMatch(/^HTTP\/1\.1 501/);
-    expect(text).toMatch(/upgrade_not_supported/);
   });
 
   it('502 agent_disconnected when the agent goes away mid-exchange, quickly', async () => {

@@ -135,6 +135,22 @@ describe('inspector details', () => {
     expect(frame).not.toMatch(/signature|unsigned|✓|✗/);
   });
 
+  it('an upgraded connection (WebSocket) is marked in the list with its sizes each way, and its detail counts messages', async () => {
+    const ui = inspector();
+    const upgrade = { protocol: 'websocket', messagesIn: 3, messagesOut: 2, bytesIn: 2048, bytesOut: 1024 };
+    ui.exchange({ method: 'GET', path: '/socket', status: 101, upgrade });
+    ui.exchange({ method: 'GET', path: '/plain' });
+    ui.controller.flush();
+
+    let frame = await ui.see('/plain');
+    const row = frame.split('\n').find((l) => l.includes('/socket'))!;
+    expect(row).toMatch(/101 .* 2\.0K\/1\.0K ⇅/);
+    expect(frame.split('\n').find((l) => l.includes('/plain'))).not.toContain('⇅');
+    ui.press('k', KEY.enter);
+    frame = await ui.see('GET /socket');
+    expect(frame).toContain('⇅ websocket · 3 messages in, 2 out · 2.0 KB in, 1.0 KB out');
+  });
+
   it('an exchange the store does not have shows what the list knows and why', async () => {
     const ui = inspector();
     ui.events.emit('request', { type: 'request', id: 'gone1', method: 'DELETE', path: '/x', status: 204, durationMs: 1, requestBytes: 0, responseBytes: 0 });

@@ -116,6 +116,7 @@ export function inspector(options: { size?: { columns: number; rows: number }; o
       type: 'request', id: full.id, method: full.method, path: full.path, status: full.status, durationMs: full.durationMs,
       requestBytes: full.requestBytes, responseBytes: full.responseBytes, error: full.error, message: full.message, replayOf: full.replayOf, signature: full.signature,
       route: full.route, mode: full.mode, attempt: full.attempt,
+      ...(full.upgrade ? { upgrade: full.upgrade } : {}),
     };
     events.emit('request', e);
     return full;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures } from '../../src/capture/queries.js';
-import { REQUEST, RESPONSE, SCHEMA, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
+import { REQUEST, RESPONSE, SCHEMA, SCHEMA_VERSION, type CaptureEnd, type CaptureHead } from '../../src/capture/schema.js';
 import { CaptureStore, DB_FILE, type StoreOptions } from '../../src/capture/store.js';
 import { ErrorCode } from '../../src/errors.js';
 
@@ -29,8 +29,8 @@ const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
   requestTruncated: false, responseTruncated: false, ...extra,
 });
 
-/** The tables of format 4: without the columns format 5 added. */
-const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?attempts\s+INTEGER/, '');
+/** The tables of format 4: without the columns formats 5 and 6 added. */
+const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?attempts\s+INTEGER,\s*upgrade\s+TEXT/, '');
 
 describe('capture store', () => {
   it('creates a 0700 directory and 0600 files whatever the umask', () => {
@@ -181,10 +181,10 @@ describe('capture store', () => {
     expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/no captures yet/);
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
-    db.pragma('user_version = 7');
+    db.pragma('user_version = 99');
     db.close();
-    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 5/);
-    expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
+    expect(() => CaptureStore.open(dir)).toThrow(new RegExp(`has format 99, this hooktunnel reads format ${SCHEMA_VERSION}`));
+    expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 99/);
   });
 
   it('keeps the signature check of an exchange, inline or streamed; none when verification was off', () => {
@@ -213,7 +213,7 @@ describe('capture store', () => {
     expect(listCaptures(reader, 10, { route: 'invoices' })).toEqual([]);
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(5);
+    expect(writer.format).toBe(SCHEMA_VERSION);
     writer.writeWhole({ ...head('new'), tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 2, of: 3 } }, end(), Buffer.alloc(0), Buffer.alloc(0));
     writer.writeWhole({ ...head('other'), tunnelName: 'admin', route: '#1', mode: 'passthrough' }, end(), Buffer.alloc(0), Buffer.alloc(0));
     const old = findCapture(writer, 'old');
@@ -224,7 +224,7 @@ describe('capture store', () => {
     expect(listCaptures(writer, 10, { tunnel: 't' }).map((c) => c.id)).toContain('old');
   });
 
-  it('reads a format-1 store read-only as it is, and migrates it to format 5 when opened for writing', () => {
+  it('reads a format-1 store read-only as it is, and migrates it to the current format when opened for writing', () => {
     const dir = tempDir();
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
@@ -240,7 +240,7 @@ describe('capture store', () => {
     expect(listCaptures(reader, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined]]);
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(5);
+    expect(writer.format).toBe(SCHEMA_VERSION);
     writer.writeWhole(head('new'), end({ signature: { status: 'unsigned' } }), Buffer.alloc(0), Buffer.alloc(0));
     expect(listCaptures(writer, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined], ['new', { status: 'unsigned' }]]);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('hi');
@@ -263,7 +263,29 @@ describe('capture store', () => {
     expect(findCapture(reader, 'old')).toMatchObject({ requestBytes: 9, complete: true });
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(5);
+    expect(writer.format).toBe(SCHEMA_VERSION);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('one two 3');
+  });
+
+  it('migrates a format-5 store to format 6 (upgrade) and keeps an upgraded connection\'s summary', () => {
+    const dir = tempDir();
+    open(dir).close();
+    const db = new Database(join(dir, DB_FILE));
+    db.exec('DROP TABLE captures; DROP TABLE bodies;');
+    db.exec(SCHEMA.replace(/,\s*upgrade\s+TEXT/, ''));
+    db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete) VALUES ('old', 1, 't', 'x', 'GET', '/', '[]', 200, 1)").run();
+    db.pragma('user_version = 5');
+    db.close();
+
+    const reader = open(dir, { readonly: true });
+    expect(reader.format).toBe(5);
+    expect(findCapture(reader, 'old').upgrade).toBeUndefined();
+    reader.close();
+    const writer = open(dir);
+    expect(writer.format).toBe(SCHEMA_VERSION);
+    const upgrade = { protocol: 'websocket', messagesIn: 3, messagesOut: 2, bytesIn: 120, bytesOut: 80 };
+    writer.writeWhole(head('ws'), end({ status: 101, upgrade }), Buffer.alloc(0), Buffer.alloc(0));
+    expect(findCapture(writer, 'ws')).toMatchObject({ status: 101, upgrade });
+    expect(findCapture(writer, 'old').upgrade).toBeUndefined();
   });
 });

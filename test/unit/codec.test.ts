@@ -158,3 +158,19 @@ describe('hop-by-hop headers', () => {
     expect(stripHopByHop(raw)).toEqual(['Host', 'h', 'X-A', '1', 'x-a', '2']);
   });
 });
+
+describe('upgrade streams', () => {
+  it('carries the upgrade protocol on request and response heads, and nothing when absent or empty', () => {
+    const open = encodeHeadFrame(FrameType.Open, 0, 3, { method: 'GET', path: '/ws', headers: ['Sec-WebSocket-Key', 'k'], remote: '', host: 'h', upgrade: 'websocket' });
+    expect(decodeRequestHead(decodeFrame(open).payload).head.upgrade).toBe('websocket');
+    const plain = encodeHeadFrame(FrameType.Open, 0, 3, { method: 'GET', path: '/', headers: [], remote: '', host: 'h', upgrade: '' });
+    expect('upgrade' in decodeRequestHead(decodeFrame(plain).payload).head).toBe(false);
+    const switched = encodeHeadFrame(FrameType.Response, 0, 3, { status: 101, headers: ['Sec-WebSocket-Accept', 'a'], upgrade: 'websocket' });
+    expect(decodeResponseHead(decodeFrame(switched).payload).head).toEqual({ status: 101, statusText: undefined, headers: ['Sec-WebSocket-Accept', 'a'], upgrade: 'websocket' });
+  });
+
+  it('reads the features of a hello, keeping only strings', () => {
+    expect(decodeAgentControl('{"type":"hello","features":["upgrade",7]}')).toMatchObject({ features: ['upgrade'] });
+    expect('features' in decodeAgentControl('{"type":"hello"}')).toBe(false);
+  });
+});

@@ -63,6 +63,7 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunn
   if (row.replayOf) marks.push({ text: '↻', color: 'magenta' });
   if (row.missed) marks.push({ text: '⏸', color: 'magenta' });
   if (row.signature) marks.push(signatureMark(row.signature));
+  if (row.upgrade) marks.push({ text: '⇅', color: 'cyan' });
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
   // Escaped before measuring: an escape takes several columns, and the columns must line up.
   const path = sanitize(`${row.error && !row.missed ? `${row.path}  ${row.error}` : row.path}${deliveryNote(row)}`);
@@ -76,7 +77,9 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunn
     { ...status, text: pad(status.text, 3) },
     { text: ` ${pad(row.pending ? '…' : formatDuration(row.durationMs), 8, 'right')}`, dim: row.pending },
   ];
-  if (col.size > 0) spans.push({ text: ` ${pad(row.pending ? '' : `${shortBytes(row.requestBytes)}/${shortBytes(row.responseBytes)}`, 11, 'right')}`, dim: true });
+  // An upgraded connection's size is what passed over it after the 101, each way.
+  const sizes = row.upgrade ? [row.upgrade.bytesIn, row.upgrade.bytesOut] : [row.requestBytes, row.responseBytes];
+  if (col.size > 0) spans.push({ text: ` ${pad(row.pending ? '' : `${shortBytes(sizes[0]!)}/${shortBytes(sizes[1]!)}`, 11, 'right')}`, dim: true });
   spans.push({ text: ' ' }, ...marks, { text: ' '.repeat(Math.max(0, 2 - markWidth)) });
   // The selected row is bold; its marker says which it is even without colours.
   return selected ? spans.map((s) => ({ ...s, bold: true, dim: false })) : spans;

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { deliveryState } from '../../model/exchange.js';
 import type { SignatureCheck } from '../../model/signature.js';
+import type { UpgradeSummary } from '../../model/exchange.js';
 import type { Capture } from '../../capture/queries.js';
 import { headerPairs } from '../../protocol/headers.js';
 import { formatBytes, formatClock, formatDuration, sanitize } from '../format.js';
@@ -65,6 +66,12 @@ function stamp(time: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${formatClock(time)}`;
 }
 
+/** `⇅ websocket · 64 messages in, 64 out · 1.0 MB in, 1.0 MB out`: what passed over an upgraded connection. */
+export function upgradeLine(u: UpgradeSummary): StyledLine {
+  const messages = u.protocol.toLowerCase() === 'websocket' ? ` · ${u.messagesIn} messages in, ${u.messagesOut} out` : '';
+  return [{ text: `⇅ ${sanitize(u.protocol)}`, color: 'cyan', bold: true }, { text: `${messages} · ${formatBytes(u.bytesIn)} in, ${formatBytes(u.bytesOut)} out`, dim: true }];
+}
+
 /** The first lines of every detail: request line and what is known of the exchange without its bodies. */
 export function summaryLines(row: ExchangeRow | Capture, time: number): StyledLine[] {
   const facts = [`id ${row.id}`, stamp(time), formatDuration(row.durationMs)];
@@ -79,6 +86,7 @@ export function summaryLines(row: ExchangeRow | Capture, time: number): StyledLi
   if (row.signature) lines.push(signatureLine(row.signature));
   const routing = routingLine(row);
   if (routing) lines.push(routing);
+  if (row.upgrade) lines.push(upgradeLine(row.upgrade));
   lines.push(line(''));
   return lines;
 }

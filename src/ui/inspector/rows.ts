@@ -5,7 +5,7 @@ import { missedOutcome, type Exchange } from '../../model/exchange.js';
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
 export interface ExchangeRow
   extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
-    Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'attempt'>> {
+    Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'attempt' | 'upgrade'>> {
   /** Still in flight. */
   readonly pending?: boolean;
   /** Captured before this run (read from the store at start). */
@@ -40,6 +40,7 @@ export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, 
     requestBytes: e.requestBytes, responseBytes: e.responseBytes, error: e.error, message: e.message,
     replayOf: e.replayOf ?? previous?.replayOf, signature: e.signature, earlier: previous?.earlier,
     ...routing({ ...previous, ...e, tunnelName: previous?.tunnelName }),
+    ...(e.upgrade ? { upgrade: e.upgrade } : {}),
   };
 }
 
@@ -53,7 +54,7 @@ export function captureRow(c: Capture): ExchangeRow {
   return {
     id: c.id, time: c.time, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, requestBytes: c.requestBytes,
     responseBytes: c.responseBytes, error: c.error, message: c.message, replayOf: c.replayOf, missed: c.missed || undefined,
-    signature: c.signature, earlier: true, ...routing(c),
+    signature: c.signature, earlier: true, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}),
   };
 }
 
