@@ -369,7 +369,7 @@ class Agent implements ExchangeHost {
     if (this.events.listenerCount('exchange-start') === 0) return;
     this.events.emit('exchange-start', {
       id: ex.id, time: Date.now(), tunnel: this.welcome?.tunnel ?? '', target, method, path, headers, replayOf: ex.replayOf,
-      ...(this.options.name !== undefined ? { tunnelName: this.options.name } : {}), ...route, ...(ex.attempt ? { attempt: ex.attempt } : {}),
+      ...(this.options.name !== undefined ? { tunnelName: this.options.name } : {}), ...route, ...(ex.ackAttempt ? { ackAttempt: ex.ackAttempt } : {}),
     });
   }
 

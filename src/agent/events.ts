@@ -23,8 +23,8 @@ export interface RequestEvent
   /** With routes: the route's response mode when the request arrived. */
   readonly mode?: ResponseMode;
   /** An ack route's background delivery: `{"n":2,"of":5}`, the second of at most five. */
-  readonly attempt?: DeliveryAttempt;
-  /** With `attempt`: `delivered`, `retrying` (another delivery follows), or `failed` (the last one failed; replayable). */
+  readonly ackAttempt?: DeliveryAttempt;
+  /** With `ackAttempt`: `delivered`, `retrying` (another delivery follows), or `failed` (the last one failed; replayable). */
   readonly delivery?: 'delivered' | 'retrying' | 'failed';
 }
 

@@ -91,7 +91,7 @@ export class AgentExchange implements UpgradeHandler {
     /** The exchange this one re-sends, if any (a replay or a missed request forwarded later). */
     readonly replayOf?: string,
     /** An ack route's background delivery: which one it is. */
-    readonly attempt?: DeliveryAttempt,
+    readonly ackAttempt?: DeliveryAttempt,
   ) {
     this.out = new DataBatcher(stream, (frame) => host.send(frame));
   }
@@ -300,7 +300,7 @@ export class AgentExchange implements UpgradeHandler {
       responseBytes: this.responseBytes,
       ...(error ? { error, message } : {}),
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
-      ...(this.attempt ? { attempt: this.attempt } : {}),
+      ...(this.ackAttempt ? { ackAttempt: this.ackAttempt } : {}),
       ...(this.check ? { signature: this.check.result() } : {}),
       ...(this.upgraded ? { upgrade: this.upgradeSummary(this.upgraded) } : {}),
     };

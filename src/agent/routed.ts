@@ -164,7 +164,7 @@ export function routeHost(agent: RouteAgent, route: AgentRoute, mode: ResponseMo
     responded: (ex, status, headers) => agent.responded(ex, status, headers),
     responseBody: (ex, chunk) => agent.responseBody(ex, chunk),
     finished: (ex, event) => {
-      const delivery = event.attempt ? deliveryState({ ...event, complete: true }) : undefined;
+      const delivery = event.ackAttempt ? deliveryState({ ...event, complete: true }) : undefined;
       agent.finished(ex, { ...event, ...tag, ...(delivery ? { delivery } : {}) });
     },
     ...(agent.verifier ? { verifier: (head: RequestHead) => agent.verifier!(head) } : {}),

@@ -13,7 +13,7 @@ interface Row {
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
   signature: string | null; files: number; req_complete: number;
-  tunnel_name: string | null; route: string | null; mode: string | null; attempt: number | null; attempts: number | null;
+  tunnel_name: string | null; route: string | null; mode: string | null; ack_attempt: number | null; ack_attempts: number | null;
   upgrade: string | null;
 }
 
@@ -26,7 +26,7 @@ function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
   ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'},
-  ${store.format >= 5 ? 'tunnel_name, route, mode, attempt, attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS attempt, NULL AS attempts'},
+  ${store.format >= 5 ? 'tunnel_name, route, mode, ack_attempt, ack_attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS ack_attempt, NULL AS ack_attempts'},
   ${store.format >= 6 ? 'upgrade' : 'NULL AS upgrade'}`;
 }
 
@@ -86,7 +86,7 @@ function toCapture(r: Row): Capture {
     ...(r.tunnel_name !== null ? { tunnelName: r.tunnel_name } : {}),
     ...(r.route !== null ? { route: r.route } : {}),
     ...(r.mode !== null && (RESPONSE_MODES as readonly string[]).includes(r.mode) ? { mode: r.mode as ResponseMode } : {}),
-    ...(r.attempt !== null && r.attempts !== null ? { attempt: { n: r.attempt, of: r.attempts } } : {}),
+    ...(r.ack_attempt !== null && r.ack_attempts !== null ? { ackAttempt: { n: r.ack_attempt, of: r.ack_attempts } } : {}),
     ...(r.upgrade !== null ? { upgrade: parseUpgrade(r.upgrade) } : {}),
   };
 }

@@ -5,8 +5,8 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
- * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `tunnel_name`, `route`, `mode`, `attempt`,
- * `attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number. 6: `upgrade`, an
+ * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `tunnel_name`, `route`, `mode`, `ack_attempt`,
+ * `ack_attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number. 6: `upgrade`, an
  * upgraded connection's summary.
  */
 export const SCHEMA_VERSION = 6;
@@ -19,8 +19,8 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   5: `ALTER TABLE captures ADD COLUMN tunnel_name TEXT;
 ALTER TABLE captures ADD COLUMN route TEXT;
 ALTER TABLE captures ADD COLUMN mode TEXT;
-ALTER TABLE captures ADD COLUMN attempt INTEGER;
-ALTER TABLE captures ADD COLUMN attempts INTEGER;`,
+ALTER TABLE captures ADD COLUMN ack_attempt INTEGER;
+ALTER TABLE captures ADD COLUMN ack_attempts INTEGER;`,
   6: 'ALTER TABLE captures ADD COLUMN upgrade TEXT;',
 };
 
@@ -34,7 +34,7 @@ ALTER TABLE captures ADD COLUMN attempts INTEGER;`,
  * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off. `req_complete` is set
  * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
  * its (chunked) request arrived can still be replayed. `tunnel_name`, `route`, `mode` are NULL outside project runs;
- * `attempt` / `attempts` (1-based, and the most) are set on an ack route's background deliveries only.
+ * `ack_attempt` / `ack_attempts` (1-based, and the most) are set on an ack route's background deliveries only.
  * `upgrade` is the JSON of an UpgradeSummary
  * (`{"protocol":"websocket","messagesIn":3,…}`) for an exchange the target answered with 101, NULL otherwise; the
  * upgraded connection's bytes are counted there, never stored as bodies.
@@ -70,8 +70,8 @@ CREATE TABLE IF NOT EXISTS captures (
   tunnel_name   TEXT,
   route         TEXT,
   mode          TEXT,
-  attempt       INTEGER,
-  attempts      INTEGER,
+  ack_attempt   INTEGER,
+  ack_attempts  INTEGER,
   upgrade       TEXT
 );
 CREATE TABLE IF NOT EXISTS bodies (

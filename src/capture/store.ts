@@ -31,7 +31,7 @@ export interface StoreOptions {
 
 export { DB_FILE, STORE_DEFAULTS };
 
-const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete, tunnel_name, route, mode, attempt, attempts, upgrade';
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete, tunnel_name, route, mode, ack_attempt, ack_attempts, upgrade';
 
 /** The INSERT's positional values, in COLUMNS order. */
 function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
@@ -40,7 +40,7 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
     e?.status ?? 0, e?.responseHeaders ? JSON.stringify(e.responseHeaders) : null, e?.error ?? null, e?.message ?? null, e?.durationMs ?? 0,
     e?.requestBytes ?? 0, e?.responseBytes ?? 0, e?.requestTruncated ? 1 : 0, e?.responseTruncated ? 1 : 0,
     stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e), e?.requestComplete ? 1 : 0,
-    h.tunnelName ?? null, h.route ?? null, h.mode ?? null, h.attempt?.n ?? null, h.attempt?.of ?? null,
+    h.tunnelName ?? null, h.route ?? null, h.mode ?? null, h.ackAttempt?.n ?? null, h.ackAttempt?.of ?? null,
     e?.upgrade ? JSON.stringify(e.upgrade) : null,
   ];
 }

@@ -32,13 +32,13 @@ function summaryJson(c: Capture): string {
 
 /**
  * A project run's fields, as on the `--json` request events: `name` (the tunnel's name), `route`, `mode`; an ack
- * delivery's `attempt` (`{"n":2,"of":5}`) and `delivery` (`delivered`, `retrying`, `failed`).
+ * delivery's `ackAttempt` (`{"n":2,"of":5}`) and `delivery` (`delivered`, `retrying`, `failed`).
  */
 function routing(c: Capture): Record<string, unknown> {
   const delivery = deliveryState(c);
   return {
     ...(c.tunnelName !== undefined ? { name: c.tunnelName } : {}), ...(c.route !== undefined ? { route: c.route } : {}), ...(c.mode ? { mode: c.mode } : {}),
-    ...(c.attempt ? { attempt: c.attempt } : {}), ...(delivery ? { delivery } : {}),
+    ...(c.ackAttempt ? { ackAttempt: c.ackAttempt } : {}), ...(delivery ? { delivery } : {}),
   };
 }
 
@@ -53,7 +53,7 @@ function summaryLine(c: Capture): string {
   const failed = c.error !== undefined && !c.responseHeaders;
   const status = failed ? chalk.red(String(c.status || '---')) : c.status >= 400 ? chalk.yellow(String(c.status)) : chalk.green(String(c.status || '...'));
   const marks = [
-    c.attempt ? deliveryText({ attempt: c.attempt, delivery: deliveryState(c) }) : '',
+    c.ackAttempt ? deliveryText({ ackAttempt: c.ackAttempt, delivery: deliveryState(c) }) : '',
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.upgrade ? chalk.cyan(`⇅ ${sanitize(c.upgrade.protocol)} ${c.upgrade.messagesIn}/${c.upgrade.messagesOut} msgs`) : '',

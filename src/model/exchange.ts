@@ -57,7 +57,7 @@ export interface Exchange {
   /** A project run's: the route's response mode when the exchange arrived. */
   readonly mode?: ResponseMode;
   /** An `ack` route's background delivery: which delivery this was (1-based) of how many at most. */
-  readonly attempt?: DeliveryAttempt;
+  readonly ackAttempt?: DeliveryAttempt;
   /** Present when the target switched protocols (101): what passed over the upgraded connection. */
   readonly upgrade?: UpgradeSummary;
 }
@@ -80,10 +80,10 @@ export interface DeliveryAttempt {
  * Where a delivery stands: `delivered`, `retrying` (it failed, another comes), or `failed` (the last one failed:
  * nothing more is tried; the capture can be replayed). Undefined for exchanges that are not deliveries.
  */
-export function deliveryState(e: Pick<Exchange, 'attempt' | 'status' | 'error' | 'complete'>): 'delivered' | 'retrying' | 'failed' | undefined {
-  if (!e.attempt || !e.complete) return undefined;
+export function deliveryState(e: Pick<Exchange, 'ackAttempt' | 'status' | 'error' | 'complete'>): 'delivered' | 'retrying' | 'failed' | undefined {
+  if (!e.ackAttempt || !e.complete) return undefined;
   if (!e.error && e.status > 0 && e.status < 500) return 'delivered';
-  return e.attempt.n >= e.attempt.of ? 'failed' : 'retrying';
+  return e.ackAttempt.n >= e.ackAttempt.of ? 'failed' : 'retrying';
 }
 
 /**
@@ -101,7 +101,7 @@ export interface UpgradeSummary {
 }
 
 /** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
-export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf' | 'tunnelName' | 'route' | 'mode' | 'attempt'> {
+export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf' | 'tunnelName' | 'route' | 'mode' | 'ackAttempt'> {
   /** Headers as forwarded to the target (Exchange.requestHeaders). */
   readonly headers: Exchange['requestHeaders'];
 }

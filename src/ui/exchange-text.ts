@@ -23,7 +23,7 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
       (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
     `${chalk.gray('tunnel')} ${c.tunnelName !== undefined ? `${sanitize(c.tunnelName)} (${sanitize(c.tunnel)})` : sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}` +
       (c.route !== undefined ? `  ${chalk.gray('route')} ${sanitize(c.route)}${c.mode ? ` (${c.mode})` : ''}` : ''),
-    ...(c.attempt ? [`${chalk.gray('delivery')} ${deliveryText({ attempt: c.attempt, delivery: deliveryState(c) })}`] : []),
+    ...(c.ackAttempt ? [`${chalk.gray('delivery')} ${deliveryText({ ackAttempt: c.ackAttempt, delivery: deliveryState(c) })}`] : []),
     ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
     ...(c.upgrade ? [`${chalk.gray('upgraded')} ${chalk.cyan(sanitize(c.upgrade.protocol))}  ${c.upgrade.messagesIn} messages in, ${c.upgrade.messagesOut} out  ${formatBytes(c.upgrade.bytesIn)} in, ${formatBytes(c.upgrade.bytesOut)} out`] : []),
     '',

@@ -29,15 +29,15 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
   const replay = `${e.signature ? `  ${signatureMark(e.signature, c)}` : ''}${e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : ''}`;
   const route = e.route !== undefined ? `  ${c.cyan(`route ${sanitize(e.route)}${e.mode && e.mode !== 'passthrough' ? ` (${e.mode})` : ''}`)}` : '';
-  const attempt = e.attempt ? `  ${deliveryText(e, c)}` : '';
+  const attempt = e.ackAttempt ? `  ${deliveryText(e, c)}` : '';
   const upgrade = e.upgrade ? `  ${c.cyan(`⇅ ${sanitize(e.upgrade.protocol)} ${e.upgrade.messagesIn}/${e.upgrade.messagesOut} msgs ${formatBytes(e.upgrade.bytesIn)} -> ${formatBytes(e.upgrade.bytesOut)}`)}` : '';
   const tail = `${route}${attempt}${replay}${upgrade}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 
 /** An ack delivery's attempt and where it stands: `attempt 2/5, retrying`, `attempt 5/5, failed, replayable`. */
-export function deliveryText(e: Pick<RequestEvent, 'attempt' | 'delivery'>, c: ChalkInstance = chalk): string {
-  const text = `attempt ${e.attempt!.n}/${e.attempt!.of}`;
+export function deliveryText(e: Pick<RequestEvent, 'ackAttempt' | 'delivery'>, c: ChalkInstance = chalk): string {
+  const text = `attempt ${e.ackAttempt!.n}/${e.ackAttempt!.of}`;
   if (e.delivery === 'failed') return c.red(`${text}, failed, replayable`);
   return e.delivery ? `${text}, ${e.delivery}` : text;
 }

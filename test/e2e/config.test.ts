@@ -143,7 +143,7 @@ tunnels:
     expect(requests.slice(1).every((e) => e.replayOf === acked.id)).toBe(true);
     const rows = lines((await cli(['requests', '--json', '--limit', '20'], data)).out);
     expect(rows.map((r) => `${r.status} ${r.replayOf === null ? '-' : 'retry'}`)).toEqual(['200 -', '503 retry', '503 retry', '200 retry']);
-    expect(rows.map((r) => (r.attempt ? `${(r.attempt as { n: number }).n}/${(r.attempt as { of: number }).of} ${r.delivery}` : '-'))).toEqual(['-', '1/4 retrying', '2/4 retrying', '3/4 delivered']);
+    expect(rows.map((r) => (r.ackAttempt ? `${(r.ackAttempt as { n: number }).n}/${(r.ackAttempt as { of: number }).of} ${r.delivery}` : '-'))).toEqual(['-', '1/4 retrying', '2/4 retrying', '3/4 delivered']);
     expect(requests.slice(1).map((e) => e.delivery)).toEqual(['retrying', 'retrying', 'delivered']);
   });
 

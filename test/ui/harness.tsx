@@ -111,11 +111,11 @@ export function inspector(options: { size?: { columns: number; rows: number }; o
     const full = capture({ requestBytes: requestBody.length, responseBytes: responseBody.length, signature: bodies.signature, ...c });
     store.set(full.id, { capture: full, requestBody, responseBody });
     events.emit('exchange-start', { id: full.id, time: full.time, tunnel: full.tunnel, target: full.target, method: full.method, path: full.path, headers: full.requestHeaders, replayOf: full.replayOf,
-      tunnelName: full.tunnelName, route: full.route, mode: full.mode, attempt: full.attempt });
+      tunnelName: full.tunnelName, route: full.route, mode: full.mode, ackAttempt: full.ackAttempt });
     const e: RequestEvent = {
       type: 'request', id: full.id, method: full.method, path: full.path, status: full.status, durationMs: full.durationMs,
       requestBytes: full.requestBytes, responseBytes: full.responseBytes, error: full.error, message: full.message, replayOf: full.replayOf, signature: full.signature,
-      route: full.route, mode: full.mode, attempt: full.attempt,
+      route: full.route, mode: full.mode, ackAttempt: full.ackAttempt,
       ...(full.upgrade ? { upgrade: full.upgrade } : {}),
     };
     events.emit('request', e);

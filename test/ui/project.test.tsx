@@ -93,7 +93,7 @@ describe('inspector of a project run', () => {
 
   it('the details show tunnel, route, mode and an ack delivery\'s attempt', async () => {
     const ui = inspector({ info: { tunnels: TUNNELS } });
-    ui.exchange({ path: '/stripe', tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 3, of: 3 }, status: 503, target: 'http://localhost:4000' });
+    ui.exchange({ path: '/stripe', tunnelName: 'hooks', route: 'invoices', mode: 'ack', ackAttempt: { n: 3, of: 3 }, status: 503, target: 'http://localhost:4000' });
     const row = await ui.see('/stripe');
     expect(row).toMatch(/\/stripe {2}try 3\/3 failed +503/);
 

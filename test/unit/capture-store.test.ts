@@ -30,7 +30,7 @@ const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
 });
 
 /** The tables of format 4: without the columns formats 5 and 6 added. */
-const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?attempts\s+INTEGER,\s*upgrade\s+TEXT/, '');
+const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?ack_attempts\s+INTEGER,\s*upgrade\s+TEXT/, '');
 
 describe('capture store', () => {
   it('creates a 0700 directory and 0600 files whatever the umask', () => {
@@ -214,11 +214,11 @@ describe('capture store', () => {
     reader.close();
     const writer = open(dir);
     expect(writer.format).toBe(SCHEMA_VERSION);
-    writer.writeWhole({ ...head('new'), tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 2, of: 3 } }, end(), Buffer.alloc(0), Buffer.alloc(0));
+    writer.writeWhole({ ...head('new'), tunnelName: 'hooks', route: 'invoices', mode: 'ack', ackAttempt: { n: 2, of: 3 } }, end(), Buffer.alloc(0), Buffer.alloc(0));
     writer.writeWhole({ ...head('other'), tunnelName: 'admin', route: '#1', mode: 'passthrough' }, end(), Buffer.alloc(0), Buffer.alloc(0));
     const old = findCapture(writer, 'old');
-    expect([old.tunnelName, old.route, old.mode, old.attempt]).toEqual([undefined, undefined, undefined, undefined]);
-    expect(findCapture(writer, 'new')).toMatchObject({ tunnelName: 'hooks', route: 'invoices', mode: 'ack', attempt: { n: 2, of: 3 } });
+    expect([old.tunnelName, old.route, old.mode, old.ackAttempt]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(findCapture(writer, 'new')).toMatchObject({ tunnelName: 'hooks', route: 'invoices', mode: 'ack', ackAttempt: { n: 2, of: 3 } });
     expect(listCaptures(writer, 10, { route: 'invoices' }).map((c) => c.id)).toEqual(['new']);
     expect(listCaptures(writer, 10, { tunnel: 'admin' }).map((c) => c.id)).toEqual(['other']);
     expect(listCaptures(writer, 10, { tunnel: 't' }).map((c) => c.id)).toContain('old');

@@ -71,7 +71,7 @@ describe('reporter: routes and modes', () => {
     attachReporter(events, ready, { json: false, embedded: false }, { out: { write: (t) => void out.push(t) }, err: { write: () => {} } });
 
     events.emit('mode', { type: 'mode', route: 'main', mode: 'mock', previous: 'passthrough' });
-    events.emit('request', { type: 'request', id: 'x', method: 'POST', path: '/job', status: 500, durationMs: 1, requestBytes: 1, responseBytes: 0, route: 'queue', mode: 'ack', attempt: { n: 3, of: 3 }, delivery: 'failed', replayOf: 'y' });
+    events.emit('request', { type: 'request', id: 'x', method: 'POST', path: '/job', status: 500, durationMs: 1, requestBytes: 1, responseBytes: 0, route: 'queue', mode: 'ack', ackAttempt: { n: 3, of: 3 }, delivery: 'failed', replayOf: 'y' });
 
     const text = out.slice(1).join('').replace(/\u001b\[[0-9;]*m/g, '');
     expect(text).toMatch(/\d\d:\d\d:\d\d {2}MODE {3}route main: passthrough -> mock\n/);

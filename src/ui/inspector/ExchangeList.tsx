@@ -49,9 +49,9 @@ export function tunnelColumnWidth(state: Pick<InspectorState, 'info'>): number {
 
 /** An ack delivery's attempt after the path: `  try 2/5`, and `failed` when it was the last and failed too. */
 function deliveryNote(row: ExchangeRow): string {
-  if (!row.attempt) return '';
+  if (!row.ackAttempt) return '';
   const failed = !row.pending && deliveryState({ ...row, complete: true }) === 'failed';
-  return `  try ${row.attempt.n}/${row.attempt.of}${failed ? ' failed' : ''}`;
+  return `  try ${row.ackAttempt.n}/${row.ackAttempt.of}${failed ? ' failed' : ''}`;
 }
 
 /** One row of the list, exactly `width` columns wide. */

@@ -103,9 +103,9 @@ function routingLine(row: ExchangeRow | Capture): StyledLine | undefined {
   if (row.route !== undefined) add('route', row.route, 'cyan');
   if (row.mode !== undefined) add('mode', row.mode, row.mode === 'passthrough' ? undefined : 'magenta');
   if ('target' in row) add('→', row.target);
-  if (row.attempt) {
+  if (row.ackAttempt) {
     const state = 'complete' in row ? deliveryState(row) : row.pending ? undefined : deliveryState({ ...row, complete: true });
-    add('attempt', `${row.attempt.n}/${row.attempt.of}${state === 'failed' ? ', failed, replayable' : state ? `, ${state}` : ''}`, state === 'failed' ? 'red' : undefined);
+    add('attempt', `${row.ackAttempt.n}/${row.ackAttempt.of}${state === 'failed' ? ', failed, replayable' : state ? `, ${state}` : ''}`, state === 'failed' ? 'red' : undefined);
   }
   return parts;
 }

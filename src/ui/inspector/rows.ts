@@ -5,7 +5,7 @@ import { missedOutcome, type Exchange } from '../../model/exchange.js';
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
 export interface ExchangeRow
   extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
-    Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'attempt' | 'upgrade'>> {
+    Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'ackAttempt' | 'upgrade'>> {
   /** Still in flight. */
   readonly pending?: boolean;
   /** Captured before this run (read from the store at start). */
@@ -26,10 +26,10 @@ export function startedRow(e: ExchangeStart): ExchangeRow {
 }
 
 /** A project run's fields of an exchange (tunnel name, route, mode, attempt), those it has. */
-function routing(e: Pick<Exchange, 'tunnelName' | 'route' | 'mode' | 'attempt'>): Pick<ExchangeRow, 'tunnelName' | 'route' | 'mode' | 'attempt'> {
+function routing(e: Pick<Exchange, 'tunnelName' | 'route' | 'mode' | 'ackAttempt'>): Pick<ExchangeRow, 'tunnelName' | 'route' | 'mode' | 'ackAttempt'> {
   return {
     ...(e.tunnelName !== undefined ? { tunnelName: e.tunnelName } : {}), ...(e.route !== undefined ? { route: e.route } : {}),
-    ...(e.mode !== undefined ? { mode: e.mode } : {}), ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+    ...(e.mode !== undefined ? { mode: e.mode } : {}), ...(e.ackAttempt !== undefined ? { ackAttempt: e.ackAttempt } : {}),
   };
 }
 
