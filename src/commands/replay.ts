@@ -7,6 +7,7 @@ import { findCapture, partialRequestBody, readBody, type Capture } from '../capt
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
+import { EXCHANGE_ID_PATTERN } from '../model/exchange.js';
 import { resolveDataDir } from '../paths.js';
 import { removeHeader, setHeader } from '../protocol/headers.js';
 import { describePartialBody } from '../ui/format.js';
@@ -94,6 +95,8 @@ function replayJson(event: object, r: Resigned | undefined): string {
  * records the replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
  */
 export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
+  // Capture ids are [a-z0-9]: anything else (a `.json`, a folder, a path) is a fixture file or folder.
+  if (!EXCHANGE_ID_PATTERN.test(id) || existsSync(id)) return (await import('./replay-fixtures.js')).runFixtureReplay(id, flags);
   // Bad secrets are bad input (exit 2), found before anything is opened.
   const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);
