@@ -150,6 +150,8 @@ function parseHeaders(value: unknown, file: string): Array<[string, string]> {
     }
     if (!TOKEN.test(pair[0])) throw invalid(file, `headers[${i}]`, `"${pair[0]}" is not a header name`);
     if (/[\r\n\0]/.test(pair[1])) throw invalid(file, `headers[${i}]`, 'a header value cannot hold a line break');
+    // HTTP carries header values as bytes: Latin-1 characters at most (anything else is refused when sent).
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(pair[1])) throw invalid(file, `headers[${i}]`, `the value of ${pair[0]} holds characters a header cannot carry`);
     return [pair[0], pair[1]] as [string, string];
   });
 }
