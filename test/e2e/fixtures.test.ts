@@ -58,6 +58,7 @@ describe('save and replay a fixture', () => {
     const again = await cli(['save', id!, join(files, 'stripe.json')], dir);
     const forced = await cli(['save', id!, join(files, 'stripe.json'), '--force'], dir);
     const replayed = await cli(['replay', join(files, 'stripe.json'), '--to', String(target.port), '--verify', `stripe=${SECRETS.stripe}`], dir);
+    const pretty = await cli(['save', id!, join(files, 'pretty.json'), '--reserialize'], dir);
 
     expect(saved.code, saved.err).toBe(0);
     const f = readFixture(join(files, 'stripe.json'));
@@ -70,6 +71,8 @@ describe('save and replay a fixture', () => {
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/exists; pass --force/);
     expect(forced.code).toBe(0);
+    expect(pretty.code, pretty.err).toBe(0);
+    expect(readFixture(join(files, 'pretty.json'))).toMatchObject({ reserialize: true, bodyEncoding: 'utf8', body: JSON.parse(original.body.toString()) });
     expect(replayed.code, replayed.err).toBe(0);
     expect(replayed.out).toMatch(/^200\s+stripe\.json  POST \/hooks\/stripe\?src=test/);
     expect(replayed.err).toMatch(/1 fixture: 1 passed, 0 failed/);
@@ -190,6 +193,7 @@ describe('a folder of fixtures', () => {
     writeFileSync(join(folder, 'a-good.json'), fixture('/a'));
     writeFileSync(join(folder, 'b-bad.json'), JSON.stringify({ format: 1, method: 'POST', path: '/b', headers: [['X-Ok', 'yes'], ['X-Broken']], body: '', bodyEncoding: 'utf8' }));
     writeFileSync(join(folder, 'c-not-json.json'), '{"format": 1,');
+    writeFileSync(join(folder, 'd-euro.json'), fixture('/d', { headers: [['X-Price', '5 €']] }));
     const lone = join(folder, 'lone');
     mkdirSync(lone);
     writeFileSync(join(lone, 'enc.json'), fixture('/x', { bodyEncoding: 'hex' }));
@@ -202,6 +206,7 @@ describe('a folder of fixtures', () => {
     expect(res.code).toBe(2);
     expect(res.err).toContain(`${join(folder, 'b-bad.json')}: headers[1]: must be a [name, value] pair of strings`);
     expect(res.err).toContain(`${join(folder, 'c-not-json.json')}: (file): not JSON`);
+    expect(res.err).toContain(`${join(folder, 'd-euro.json')}: headers[0]: the value of X-Price holds characters a header cannot carry`);
     expect(single.code).toBe(2);
     expect(single.err).toContain(`${join(lone, 'enc.json')}: bodyEncoding: must be "utf8" or "base64"`);
     expect(noTo.code).toBe(2);
