@@ -19,7 +19,8 @@ import type { RelayHandle } from '../relay/server.js';
 import { findSample } from '../webhooks/samples/index.js';
 import type { ProviderName, WebhookSecret } from '../webhooks/types.js';
 import { collectExchanges, type TestExchange } from './collector.js';
-import { describeExchange, describeMatch, matches, type ExchangeMatch } from './match.js';
+import { Mailbox } from './mailbox.js';
+import type { ExchangeMatch } from './match.js';
 
 // Node 20.18+ defines it; `await using` needs it at run time, so an older runtime gets the name Node itself uses.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
@@ -89,49 +90,6 @@ function secretsOf(verify: TestTunnelOptions['verify']): WebhookSecret[] {
 function bodyBytes(body: TestSendOptions['body']): Buffer | undefined {
   if (body === undefined || Buffer.isBuffer(body)) return body;
   return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-}
-
-/** The exchanges that arrived, with the waiters waiting for them (see TestTunnel.waitFor). */
-class Mailbox {
-  readonly all: TestExchange[] = [];
-  private readonly taken = new Set<string>();
-  private readonly waiters: Array<{ match: ExchangeMatch; resolve: (e: TestExchange) => void; reject: (err: Error) => void }> = [];
-
-  add(e: TestExchange): void {
-    this.all.push(e);
-    const i = this.waiters.findIndex((w) => matches(w.match, e));
-    if (i < 0) return;
-    const [w] = this.waiters.splice(i, 1);
-    this.taken.add(e.id);
-    w!.resolve(e);
-  }
-
-  wait(match: ExchangeMatch, timeoutMs: number): Promise<TestExchange> {
-    const ready = this.all.find((e) => !this.taken.has(e.id) && matches(match, e));
-    if (ready) {
-      this.taken.add(ready.id);
-      return Promise.resolve(ready);
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        match,
-        resolve: (e: TestExchange) => (clearTimeout(timer), resolve(e)),
-        reject: (err: Error) => (clearTimeout(timer), reject(err)),
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        const arrived = this.all.map((e) => `  ${describeExchange(e, this.taken.has(e.id))}`).join('\n');
-        reject(new HooktunnelError(ErrorCode.InvalidArgument,
-          `waitFor(${describeMatch(match)}): nothing matching within ${timeoutMs} ms; ${arrived ? `arrived instead:\n${arrived}` : 'nothing arrived'}`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-
-  /** Rejects every waiter: the tunnel is closing. */
-  close(): void {
-    for (const w of this.waiters.splice(0)) w.reject(new HooktunnelError(ErrorCode.InvalidArgument, `waitFor(${describeMatch(w.match)}): the tunnel was closed first`));
-  }
 }
 
 /**
