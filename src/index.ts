@@ -23,5 +23,5 @@ export type { TestExchange, TestMessage } from './testing/collector.js';
 export type { ExchangeMatch } from './testing/match.js';
 export { sendEvent, type SentEvent } from './agent/send-event.js';
 export { replayFixture, type ReplayFixtureOptions } from './agent/replay-fixture.js';
-export { FIXTURE_FORMAT, parseFixture, captureToFixture, fixtureBytes, fixtureText, type Fixture, type FixtureOptions } from './capture/fixture.js';
+export { FIXTURE_FORMAT, parseFixture, captureToFixture, fixtureBytes, fixtureText, fixtureFileName, type Fixture, type FixtureOptions } from './capture/fixture.js';
 export { parseHar, IMPORTED_TUNNEL, type ImportedEntry } from './capture/har-import.js';
