@@ -18,3 +18,10 @@ export {
   loadSecrets, parseVerifySpec, parseVerifyList, readVerifyConfig, SAMPLES, findSample, PROVIDERS, Reason, DEFAULT_TOLERANCE_SECONDS, VERIFY_ENV,
   type WebhookSecret, type VerifyOptions, type SignatureVerifier, type ProviderName, type SignatureReason, type Resigned, type SigningSecret, type CapturedRequest, type Sample,
 } from './webhooks/index.js';
+export { openTestTunnel, type TestTunnel, type TestTunnelOptions, type TestSendOptions, type TestReplayOptions } from './testing/tunnel.js';
+export type { TestExchange, TestMessage } from './testing/collector.js';
+export type { ExchangeMatch } from './testing/match.js';
+export { sendEvent, type SentEvent } from './agent/send-event.js';
+export { replayFixture, type ReplayFixtureOptions } from './agent/replay-fixture.js';
+export { FIXTURE_FORMAT, parseFixture, captureToFixture, fixtureBytes, fixtureText, fixtureFileName, type Fixture, type FixtureOptions } from './capture/fixture.js';
+export { parseHar, IMPORTED_TUNNEL, type ImportedEntry } from './capture/har-import.js';

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { headerArgument, targetArgument } from './arguments.js';
 import type { ReplayFlags } from './replay.js';
+import type { SaveFlags } from './save.js';
 import { VERIFY_HELP, verifyArgument } from './secrets.js';
 import { intOption } from './shared.js';
 import type { StoreFlags } from './store-access.js';
@@ -26,9 +27,9 @@ export function captureCommands(version: string): Command[] {
     .addOption(dataDir())
     .action(async (id: string, opts: StoreFlags & { json?: boolean }) => (await import('./capture.js')).runShow(id, opts));
   const replay = new Command('replay')
-    .description('send a captured request again (to its target, or --to another); the replay is captured too')
-    .argument('<id>', 'capture id, or a unique prefix of it')
-    .option('--to <target>', 'send to this port, host:port or URL instead', targetArgument)
+    .description('send a captured request or fixture files again (to its target, or --to another); the replay is captured too')
+    .argument('<id|file>', 'capture id (or a unique prefix of it), a fixture file, or a folder of fixture files')
+    .option('--to <target>', 'send to this port, host:port or URL instead (needed for fixture files)', targetArgument)
     .option('--header <header>', "set a header, 'Name: value' ('Name:' removes it); repeatable", headerArgument)
     .option('--body <file>', 'replace the body with this file (- for standard input)')
     .option('--json', 'print the {"type":"request",…} event instead of a line')
@@ -43,5 +44,20 @@ export function captureCommands(version: string): Command[] {
     .addOption(new Option('--format <format>', 'output format').choices(['har', 'curl']).default('har'))
     .addOption(dataDir())
     .action(async (ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }) => (await import('./capture.js')).runExport(ids, opts, version));
-  return [requests, show, replay, exportCmd];
+  const save = new Command('save')
+    .description('write one capture as a JSON fixture file (default fixtures/<provider>-<event>.json)')
+    .argument('<id>', 'capture id, or a unique prefix of it')
+    .argument('[file]', 'the file to write')
+    .option('--keep-secrets', 'keep signature, credential and token headers (default: left out)')
+    .option('--reserialize', 'write a JSON body as a JSON value, sent re-serialised compactly (not byte for byte)')
+    .option('--force', 'overwrite an existing file')
+    .addOption(new Option('--verify <provider=secret>', VERIFY_HELP).argParser(verifyArgument))
+    .addOption(dataDir())
+    .action(async (id: string, file: string | undefined, opts: SaveFlags) => (await import('./save.js')).runSave(id, file, opts));
+  const importCmd = new Command('import')
+    .description('bring the entries of a HAR file (ours, or a browser devtools export) into the capture store')
+    .argument('<file>', 'the HAR file')
+    .addOption(dataDir())
+    .action(async (file: string, opts: StoreFlags) => (await import('./import.js')).runImport(file, opts));
+  return [requests, show, replay, exportCmd, save, importCmd];
 }

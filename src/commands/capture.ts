@@ -6,6 +6,7 @@ import { toHar, type CaptureWithBodies } from '../capture/har.js';
 import { findCapture, listCaptures, partialRequestBody, readBody, selectCaptures, type Capture } from '../capture/queries.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { DB_FILE } from '../capture/defaults.js';
+import { IMPORTED_TUNNEL } from '../capture/har-import.js';
 import type { CaptureStore } from '../capture/store.js';
 import { resolveDataDir } from '../paths.js';
 import { headerPairs } from '../protocol/headers.js';
@@ -58,6 +59,7 @@ function summaryLine(c: Capture): string {
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.upgrade ? chalk.cyan(`⇅ ${sanitize(c.upgrade.protocol)} ${c.upgrade.messagesIn}/${c.upgrade.messagesOut} msgs`) : '',
     c.missed ? chalk.magenta('missed') : '',
+    c.tunnel === IMPORTED_TUNNEL ? chalk.magenta('imported') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
     c.requestTruncated || c.responseTruncated ? chalk.yellow('truncated') : '',
     c.complete ? '' : chalk.yellow('incomplete'),

@@ -89,11 +89,17 @@ function replayJson(event: object, r: Resigned | undefined): string {
   return `${JSON.stringify({ ...event, ...resign })}\n`;
 }
 
+/** A fixture file or folder rather than a capture id: it exists, ends in `.json` or names a folder (ids are [a-z0-9]). */
+export function isFixturePath(arg: string): boolean {
+  return existsSync(arg) || arg.endsWith('.json') || /[\\/]/.test(arg);
+}
+
 /**
  * `hooktunnel replay <id>`: sends the captured request again through the agent's forwarding code (replayCapture),
  * records the replay (with `replayOf`), prints it like a live request. Exit 0 when the target answered, 1 when it did not.
  */
 export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
+  if (isFixturePath(id)) return (await import('./replay-fixtures.js')).runFixtureReplay(id, flags);
   // Bad secrets are bad input (exit 2), found before anything is opened.
   const configured = commandSecrets(flags);
   const { store, writable } = replayStore(flags);

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import chalk from 'chalk';
 import { IdentityFile } from '../agent/identity.js';
 import { parseTarget } from '../agent/target.js';
 import { isHooktunnelError } from '../errors.js';
 import { resolveDataDir } from '../paths.js';
 import { formatDuration } from '../ui/format.js';
-import { signRequest } from '../webhooks/resign.js';
+import { sendEvent } from '../agent/send-event.js';
 import { SAMPLES, findSample, type Sample } from '../webhooks/samples/index.js';
 import { PROVIDERS, type ProviderName, type WebhookSecret } from '../webhooks/types.js';
 import { commandSecrets } from './secrets.js';
@@ -79,9 +78,7 @@ export async function runSend(provider: string | undefined, event: string | unde
   const sample = chooseSample(provider, event);
   const url = destination(flags);
   const secret = secretFor(sample.provider, flags);
-  const now = Date.now();
-  const built = sample.build(now);
-  let body = built.body;
+  let body: Buffer | undefined;
   if (flags.data !== undefined) {
     try {
       body = readFileSync(flags.data === '-' ? 0 : flags.data);
@@ -89,21 +86,17 @@ export async function runSend(provider: string | undefined, event: string | unde
       fail(`cannot read --data ${flags.data}: ${(err as Error).message}`, EXIT_USAGE);
     }
   }
-  const signed = signRequest({ url, headers: built.headers, body }, secret, now);
-  // undici only now: `send --list` and bad input answer without it.
-  const { request } = await import('undici');
-  const began = performance.now();
   try {
-    const res = await request(signed.url, { method: 'POST', headers: signed.headers, body });
-    const text = await res.body.text();
-    const line = `${sample.provider} ${sample.event} -> ${signed.url}  ${res.statusCode}  ${formatDuration(performance.now() - began)}`;
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    const res = await sendEvent(sample, url, secret, { body });
+    const text = res.body.toString('utf8');
+    const line = `${sample.provider} ${sample.event} -> ${res.url}  ${res.status}  ${formatDuration(res.durationMs)}`;
+    const ok = res.status >= 200 && res.status < 300;
     process.stdout.write(`${ok ? chalk.green(line) : chalk.red(line)}\n`);
     if (!ok) {
-      process.stderr.write(`${chalk.red('error')} the receiver answered ${res.statusCode}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}\n`);
+      process.stderr.write(`${chalk.red('error')} the receiver answered ${res.status}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}\n`);
       process.exitCode = EXIT_FAILURE;
     }
   } catch (err) {
-    fail(`POST ${signed.url} failed: ${(err as Error).message}`);
+    fail(`POST ${url} failed: ${(err as Error).message}`);
   }
 }
