@@ -6,7 +6,7 @@ import { intOption } from './shared.js';
 import type { StoreFlags } from './store-access.js';
 
 /**
- * `requests`, `show`, `replay` and `export`: the commands that read the capture store. The store and what reads it
+ * `requests`, `show`, `diff`, `replay` and `export`: the commands that read the capture store. The store and what reads it
  * are loaded only when one of them runs (capture.ts, replay.ts).
  */
 export function captureCommands(version: string): Command[] {
@@ -23,6 +23,13 @@ export function captureCommands(version: string): Command[] {
     .option('--json', 'one JSON object with request and response, bodies in base64')
     .addOption(dataDir())
     .action(async (id: string, opts: StoreFlags & { json?: boolean }) => (await import('./capture.js')).runShow(id, opts));
+  const diff = new Command('diff')
+    .description('compare two captured exchanges: request line, headers, bodies (JSON by path), status, signatures; exit 0 same, 1 different, 2 bad input')
+    .argument('<a>', 'capture id, or a unique prefix of it')
+    .argument('<b>', 'capture id, or a unique prefix of it')
+    .option('--json', 'one JSON object describing the differences')
+    .addOption(dataDir())
+    .action(async (a: string, b: string, opts: StoreFlags & { json?: boolean }) => (await import('./diff.js')).runDiff(a, b, opts));
   const replay = new Command('replay')
     .description('send a captured request again (to its target, or --to another); the replay is captured too')
     .argument('<id>', 'capture id, or a unique prefix of it')
@@ -41,5 +48,5 @@ export function captureCommands(version: string): Command[] {
     .addOption(new Option('--format <format>', 'output format').choices(['har', 'curl']).default('har'))
     .addOption(dataDir())
     .action(async (ids: string[], opts: StoreFlags & { format: 'har' | 'curl' }) => (await import('./capture.js')).runExport(ids, opts, version));
-  return [requests, show, replay, exportCmd];
+  return [requests, show, diff, replay, exportCmd];
 }
