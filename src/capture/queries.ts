@@ -12,17 +12,19 @@ interface Row {
   seq: number; id: string; time: number; tunnel: string; target: string; method: string; path: string; req_headers: string;
   status: number; res_headers: string | null; error: string | null; message: string | null; duration_ms: number;
   req_bytes: number; res_bytes: number; req_truncated: number; res_truncated: number; replay_of: string | null; missed: number; complete: number;
-  signature: string | null; files: number; req_complete: number;
+  signature: string | null; files: number; req_complete: number; delivery_id: string | null; redelivery_of: string | null; attempt: number;
 }
 
 /**
  * Every column but the bodies: listings never load body bytes. An older store opened read-only (not migrated) has
- * no signature (format 1), no body files (formats 1 and 2) and no request-complete mark (formats 1 to 3).
+ * no signature (format 1), no body files (formats 1 and 2), no request-complete mark (formats 1 to 3) and no
+ * delivery marks (formats 1 to 4).
  */
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
-  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'}`;
+  ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'},
+  ${store.format >= 5 ? 'delivery_id, redelivery_of, attempt' : 'NULL AS delivery_id, NULL AS redelivery_of, 0 AS attempt'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -69,12 +71,16 @@ function toCapture(r: Row): Capture {
     requestBytes: r.req_bytes, responseBytes: r.res_bytes, requestTruncated: r.req_truncated === 1, responseTruncated: r.res_truncated === 1,
     replayOf: r.replay_of ?? undefined, missed: r.missed === 1, complete: r.complete === 1, requestComplete: r.req_complete === 1,
     ...(r.signature !== null ? { signature: parseSignature(r.signature) } : {}),
+    ...(r.delivery_id !== null ? { deliveryId: r.delivery_id } : {}),
+    ...(r.redelivery_of !== null ? { redeliveryOf: r.redelivery_of } : {}),
+    ...(r.attempt > 0 ? { attempt: r.attempt } : {}),
   };
 }
 
-/** The newest `limit` captures by arrival time, returned oldest first. */
-export function listCaptures(store: CaptureStore, limit: number): Capture[] {
-  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
+/** The newest `limit` captures by arrival time, returned oldest first; `redeliveries`: only those marked as redeliveries. */
+export function listCaptures(store: CaptureStore, limit: number, options: { readonly redeliveries?: boolean } = {}): Capture[] {
+  const only = options.redeliveries ? (store.format >= 5 ? 'WHERE redelivery_of IS NOT NULL' : 'WHERE 0') : '';
+  const rows = store.database.prepare(`SELECT ${head(store)} FROM captures ${only} ORDER BY time DESC, seq DESC LIMIT ?`).all(limit) as Row[];
   return rows.reverse().map((r) => captureOf(store, r));
 }
 

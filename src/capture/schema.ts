@@ -5,15 +5,23 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * Format of the store, kept in `PRAGMA user_version`. A store written in a newer format is refused with a clear
  * message rather than read wrongly; an older one is migrated when opened for writing (MIGRATIONS) and read as it
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
- * chunk in files beside the database. 4: `req_complete`, the request body arrived whole.
+ * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `delivery_id`, `redelivery_of`, `attempt` (issue 15,
+ * redeliveries) and the index on `delivery_id`.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
+
+/** The index that keeps the lookup of earlier deliveries by delivery id O(log n) (capture/deliveries.ts). */
+const DELIVERY_INDEX = 'CREATE INDEX IF NOT EXISTS captures_delivery ON captures (delivery_id) WHERE delivery_id IS NOT NULL;';
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE captures ADD COLUMN signature TEXT;',
   3: 'ALTER TABLE captures ADD COLUMN files INTEGER NOT NULL DEFAULT 0;',
   4: 'ALTER TABLE captures ADD COLUMN req_complete INTEGER NOT NULL DEFAULT 0;',
+  5: `ALTER TABLE captures ADD COLUMN delivery_id TEXT;
+ALTER TABLE captures ADD COLUMN redelivery_of TEXT;
+ALTER TABLE captures ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+${DELIVERY_INDEX}`,
 };
 
 /**
@@ -25,7 +33,8 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
  * wire order. `seq` is the recording order: retention removes the lowest. `signature` is the JSON of a
  * SignatureCheck (`{"status":"valid","provider":"stripe"}`), NULL when verification was off. `req_complete` is set
  * once the whole request body is stored, before the exchange ends: an exchange cut off by the agent's death after
- * its (chunked) request arrived can still be replayed.
+ * its (chunked) request arrived can still be replayed. `delivery_id` is the provider's delivery id (`github:…`),
+ * `redelivery_of` the first capture with it, `attempt` which delivery this is (0: no delivery id); see Exchange.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -54,7 +63,10 @@ CREATE TABLE IF NOT EXISTS captures (
   res_body      BLOB,
   signature     TEXT,
   files         INTEGER NOT NULL DEFAULT 0,
-  req_complete  INTEGER NOT NULL DEFAULT 0
+  req_complete  INTEGER NOT NULL DEFAULT 0,
+  delivery_id   TEXT,
+  redelivery_of TEXT,
+  attempt       INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,
@@ -63,6 +75,7 @@ CREATE TABLE IF NOT EXISTS bodies (
   data        BLOB NOT NULL,
   PRIMARY KEY (capture_seq, direction, part)
 ) WITHOUT ROWID;
+${DELIVERY_INDEX}
 `;
 
 /** Directory, inside the data directory, of the body files (see SCHEMA). */

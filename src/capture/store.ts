@@ -31,7 +31,7 @@ export interface StoreOptions {
 
 export { DB_FILE, STORE_DEFAULTS };
 
-const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete';
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete, delivery_id, redelivery_of, attempt';
 
 /** The INSERT's positional values, in COLUMNS order. */
 function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
@@ -40,6 +40,7 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
     e?.status ?? 0, e?.responseHeaders ? JSON.stringify(e.responseHeaders) : null, e?.error ?? null, e?.message ?? null, e?.durationMs ?? 0,
     e?.requestBytes ?? 0, e?.responseBytes ?? 0, e?.requestTruncated ? 1 : 0, e?.responseTruncated ? 1 : 0,
     stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e), e?.requestComplete ? 1 : 0,
+    e?.deliveryId ?? null, e?.redeliveryOf ?? null, e?.attempt ?? 0,
   ];
 }
 
@@ -105,7 +106,7 @@ export class CaptureStore {
       for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
         end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end),
-        end.requestComplete ? 1 : 0, seq);
+        end.requestComplete ? 1 : 0, end.deliveryId ?? null, end.redeliveryOf ?? null, end.attempt ?? 0, seq);
     });
   }
 
@@ -279,7 +280,8 @@ function prepare(db: Database.Database, readonly: boolean) {
     markFile: db.prepare('UPDATE captures SET files = files | ? WHERE seq = ?'),
     grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ?, req_bytes = req_bytes + ?, res_bytes = res_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
-      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, req_complete = ?, complete = 1 WHERE seq = ?`),
+      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, req_complete = ?,
+      delivery_id = ?, redelivery_of = ?, attempt = ?, complete = 1 WHERE seq = ?`),
     requestComplete: db.prepare('UPDATE captures SET req_complete = 1 WHERE seq = ?'),
   };
 }

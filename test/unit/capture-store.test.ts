@@ -29,6 +29,9 @@ const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
   requestTruncated: false, responseTruncated: false, ...extra,
 });
 
+/** The tables as format 4 had them: without the delivery columns and their index (format 5). */
+const FORMAT_4 = SCHEMA.replace(/,\s*delivery_id\s+TEXT,\s*redelivery_of\s+TEXT,\s*attempt\s+INTEGER NOT NULL DEFAULT 0/, '').replace(/CREATE INDEX[^;]*;/, '');
+
 describe('capture store', () => {
   it('creates a 0700 directory and 0600 files whatever the umask', () => {
     const dir = tempDir();
@@ -180,7 +183,7 @@ describe('capture store', () => {
     const db = new Database(join(dir, DB_FILE));
     db.pragma('user_version = 7');
     db.close();
-    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 4/);
+    expect(() => CaptureStore.open(dir)).toThrow(/has format 7, this hooktunnel reads format 5/);
     expect(() => CaptureStore.open(dir, { readonly: true })).toThrow(/has format 7/);
   });
 
@@ -196,13 +199,13 @@ describe('capture store', () => {
     expect(findCapture(store, 'plain').signature).toBeUndefined();
   });
 
-  it('reads a format-1 store read-only as it is, and migrates it to format 4 when opened for writing', () => {
+  it('reads a format-1 store read-only as it is, and migrates it to format 5 when opened for writing', () => {
     const dir = tempDir();
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
     // A format-1 store: the same tables without the signature, files and req_complete columns, and one exchange recorded by the old version.
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*signature\s+TEXT,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
+    db.exec(FORMAT_4.replace(/,\s*signature\s+TEXT,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
     db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete, req_body) VALUES ('old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, x'6869')").run();
     db.pragma('user_version = 1');
     db.close();
@@ -212,7 +215,7 @@ describe('capture store', () => {
     expect(listCaptures(reader, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined]]);
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(4);
+    expect(writer.format).toBe(5);
     writer.writeWhole(head('new'), end({ signature: { status: 'unsigned' } }), Buffer.alloc(0), Buffer.alloc(0));
     expect(listCaptures(writer, 10).map((c) => [c.id, c.signature])).toEqual([['old', undefined], ['new', { status: 'unsigned' }]]);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('hi');
@@ -223,7 +226,7 @@ describe('capture store', () => {
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
+    db.exec(FORMAT_4.replace(/,\s*files\s+INTEGER NOT NULL DEFAULT 0,\s*req_complete\s+INTEGER NOT NULL DEFAULT 0/, ''));
     db.prepare("INSERT INTO captures (seq, id, time, tunnel, target, method, path, req_headers, status, complete, req_bytes, stored_bytes) VALUES (4, 'old', 1, 't', 'x', 'POST', '/', '[]', 200, 1, 9, 9)").run();
     for (const [part, data] of [[0, 'one '], [1, 'two '], [2, '3']] as const) db.prepare('INSERT INTO bodies VALUES (4, 0, ?, ?)').run(part, Buffer.from(data));
     db.pragma('user_version = 2');
@@ -235,7 +238,7 @@ describe('capture store', () => {
     expect(findCapture(reader, 'old')).toMatchObject({ requestBytes: 9, complete: true });
     reader.close();
     const writer = open(dir);
-    expect(writer.format).toBe(4);
+    expect(writer.format).toBe(5);
     expect(readBody(writer, 'old', REQUEST).toString()).toBe('one two 3');
   });
 });
