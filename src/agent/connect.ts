@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { newExchangeId } from '../model/exchange.js';
+import { Deliveries } from '../capture/deliveries.js';
+import { newExchangeId, type DeliveryLedger } from '../model/exchange.js';
 import { setHeader } from '../protocol/headers.js';
 import {
   FLAG_FIN,
@@ -14,6 +15,7 @@ import {
   type RelayControl,
   type RequestHead,
 } from '../protocol/index.js';
+import { deliveryIdOf } from '../webhooks/delivery.js';
 import { senderUrls } from '../webhooks/url.js';
 import { startVerification, verifySignature } from '../webhooks/verify.js';
 import type { SignatureVerifier, VerifyOptions } from '../webhooks/types.js';
@@ -85,6 +87,12 @@ export interface AgentOptions {
   readonly routes?: readonly AgentRoute[];
   /** The answer when no route matches. Default 404 `no_route`. */
   readonly noMatch?: FixedAnswer;
+  /**
+   * Marks redeliveries (a provider's delivery id seen before, a replay): `request` and `missed` events then carry
+   * `deliveryId`, `attempt`, `redeliveryOf`. Default: one in memory, for this agent's lifetime; the CLI passes one
+   * backed by the capture store (capture/deliveries.ts).
+   */
+  readonly deliveries?: DeliveryLedger;
 }
 
 const NO_ROUTE: FixedAnswer = { status: 404, headers: ['Content-Type', 'application/json'], body: Buffer.from('{"error":{"code":"no_route","message":"no route of this tunnel matches the request"}}') };
@@ -137,6 +145,7 @@ class Agent implements ExchangeHost {
   private readonly noRoute: ExchangeHost | undefined;
   private readonly dispatches: Dispatch[] = [];
   private readonly seenMissed = new Set<string>();
+  readonly deliveries: DeliveryLedger;
   private missedChain: Promise<void> = Promise.resolve();
   private link: Link | undefined;
   private welcome: Welcome | undefined;
@@ -148,6 +157,8 @@ class Agent implements ExchangeHost {
     readonly target: Target,
   ) {
     this.events = options.events ?? new EventEmitter<AgentEventMap>();
+    // Before the routes' hosts, which share it.
+    this.deliveries = options.deliveries ?? new Deliveries();
     this.forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs });
     this.preserveHost = options.hostHeader === 'preserve';
     if (options.routes) {
@@ -307,6 +318,7 @@ class Agent implements ExchangeHost {
       this.events.emit('missed', {
         type: 'missed', id: head.id, time: head.arrivedAt, tunnel: this.welcome?.tunnel ?? '', target: this.target.display,
         method: head.method, path: head.path, headers, body, status: head.status,
+        ...this.deliveries.place(head.id, deliveryIdOf(head.headers, body), undefined),
         ...(this.options.verify ? { signature: verifySignature(head.headers, body, { ...this.options.verify, now: () => head.arrivedAt }, this.senderUrls(head)) } : {}),
       });
       if (this.options.forwardMissed) {

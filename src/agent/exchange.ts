@@ -18,6 +18,8 @@ import {
   type RequestHead,
 } from '../protocol/index.js';
 import { setHeader } from '../protocol/headers.js';
+import type { DeliveryLedger, DeliveryMark } from '../model/exchange.js';
+import { DeliveryProbe } from '../webhooks/delivery.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
 import { classifyForwardError, completeDespite, type ForwardHandler, type Forwarder } from './forward.js';
@@ -42,6 +44,8 @@ export interface ExchangeHost {
    * goes on the request event. Undefined when verification is not configured.
    */
   verifier?(head: RequestHead): SignatureVerifier | undefined;
+  /** Marks redeliveries (see DeliveryLedger): its mark goes on the request event. Undefined: no marks. */
+  readonly deliveries?: DeliveryLedger;
 }
 
 function latin1(raw: Buffer[]): string[] {
@@ -74,6 +78,8 @@ export class AgentExchange implements ForwardHandler {
   private method = '';
   private path = '';
   private check: SignatureVerifier | undefined;
+  private delivery: DeliveryProbe | undefined;
+  private mark: DeliveryMark | undefined;
 
   constructor(
     readonly id: string,
@@ -91,6 +97,7 @@ export class AgentExchange implements ForwardHandler {
     this.path = head.path;
     // Created before the first body byte is counted; it sees the headers and bytes exactly as the relay sent them.
     this.check = this.host.verifier?.(head);
+    if (this.host.deliveries) this.delivery = new DeliveryProbe(head.headers);
     // The target's Host in place of the sender's (first when there was none).
     const headers = this.host.preserveHost ? [...head.headers] : setHeader(head.headers, 'Host', this.host.forwarder.target.host, 'first');
     this.host.started(this, head.method, head.path, headers);
@@ -132,6 +139,7 @@ export class AgentExchange implements ForwardHandler {
   private countRequest(chunk: Buffer): void {
     this.requestBytes += chunk.length;
     this.check?.update(chunk);
+    this.delivery?.update(chunk);
     this.host.requestBody(this, chunk);
   }
 
@@ -155,7 +163,19 @@ export class AgentExchange implements ForwardHandler {
 
   private requestEnded(): void {
     this.check?.end();
+    this.placeDelivery();
     this.host.requestEnded(this);
+  }
+
+  /**
+   * Asks the ledger which delivery this is, once: when the request has arrived (so attempts count in arrival
+   * order), or at the end for a request cut short.
+   */
+  private placeDelivery(): void {
+    const probe = this.delivery;
+    if (!probe) return;
+    this.delivery = undefined;
+    this.mark = this.host.deliveries!.place(this.id, probe.result(), this.replayOf);
   }
 
   private onBodyRead(): void {
@@ -237,6 +257,7 @@ export class AgentExchange implements ForwardHandler {
 
   private finish(status: number, error?: string, message?: string): void {
     this.ended = true;
+    this.placeDelivery();
     this.host.done(this.stream);
     const event: RequestEvent = {
       type: 'request',
@@ -250,6 +271,7 @@ export class AgentExchange implements ForwardHandler {
       ...(error ? { error, message } : {}),
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
       ...(this.check ? { signature: this.check.result() } : {}),
+      ...this.mark,
     };
     this.host.finished(this, event);
   }

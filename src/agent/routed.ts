@@ -148,5 +148,6 @@ export function routeHost(agent: ExchangeHost & { startedAt(ex: AgentExchange, m
     responseBody: (ex, chunk) => agent.responseBody(ex, chunk),
     finished: (ex, event) => agent.finished(ex, { ...event, route: route.name }),
     ...(agent.verifier ? { verifier: (head: RequestHead) => agent.verifier!(head) } : {}),
+    deliveries: agent.deliveries,
   };
 }

@@ -15,8 +15,9 @@ export function captureCommands(version: string): Command[] {
     .description('list the newest captured exchanges')
     .addOption(new Option('--limit <n>', 'how many').argParser(intOption('--limit', 1, 10_000_000)).default(20))
     .option('--json', 'one JSON object per capture (NDJSON), oldest first')
+    .option('--redeliveries', 'only redeliveries: a delivery id seen before, or a replay')
     .addOption(dataDir())
-    .action(async (opts: StoreFlags & { limit: number; json?: boolean }) => (await import('./capture.js')).runRequests(opts));
+    .action(async (opts: StoreFlags & { limit: number; json?: boolean; redeliveries?: boolean }) => (await import('./capture.js')).runRequests(opts));
   const show = new Command('show')
     .description('show one exchange: headers and bodies')
     .argument('<id>', 'capture id, or a unique prefix of it')

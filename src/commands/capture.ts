@@ -23,7 +23,20 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
  * `signature` only when the capture has one, as on the request event.
  */
 function summaryJson(c: Capture): string {
-  return JSON.stringify({ id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null, ...(c.signature ? { signature: c.signature } : {}) });
+  return JSON.stringify({
+    id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null,
+    ...(c.signature ? { signature: c.signature } : {}), ...deliveryJson(c),
+  });
+}
+
+/** `deliveryId`, `attempt`, `redeliveryOf` (null on a first delivery) when the capture has a delivery id; else nothing. */
+function deliveryJson(c: Capture): object {
+  return c.deliveryId ? { deliveryId: c.deliveryId, attempt: c.attempt ?? 1, redeliveryOf: c.redeliveryOf ?? null } : {};
+}
+
+/** The redelivery column: `#2 of <first id>` on a redelivery, blank otherwise. */
+function redeliveryMark(c: Capture): string {
+  return c.redeliveryOf ? chalk.magenta(`redelivery #${c.attempt ?? '?'} of ${c.redeliveryOf}`) : '';
 }
 
 function summaryLine(c: Capture): string {
@@ -32,6 +45,7 @@ function summaryLine(c: Capture): string {
   const marks = [
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
+    redeliveryMark(c),
     c.missed ? chalk.magenta('missed') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
     c.requestTruncated || c.responseTruncated ? chalk.yellow('truncated') : '',
@@ -46,6 +60,7 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, target: c.target, durationMs: c.durationMs,
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
     signature: c.signature ?? null,
+    deliveryId: c.deliveryId ?? null, attempt: c.attempt ?? null, redeliveryOf: c.redeliveryOf ?? null,
     request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
@@ -54,12 +69,12 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
 }
 
 /** `hooktunnel requests`: the newest captures, one line (or JSON object) each. */
-export function runRequests(opts: StoreFlags & { limit: number; json?: boolean }): void {
+export function runRequests(opts: StoreFlags & { limit: number; json?: boolean; redeliveries?: boolean }): void {
   const dir = resolveDataDir(opts.dataDir);
   // Nothing captured yet is an empty list, not an error.
   if (!existsSync(join(dir, DB_FILE))) return void process.stderr.write(`no captures yet in ${dir}\n`);
   const store = openStore(opts, true);
-  const out = listCaptures(store, opts.limit).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
+  const out = listCaptures(store, opts.limit, { redeliveries: opts.redeliveries === true }).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
   store.close();
   process.stdout.write(out.join(''));
 }

@@ -11,6 +11,7 @@ import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
+import type { DeliveryLedger } from '../model/exchange.js';
 import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions } from '../ui/inspector/controller.js';
@@ -28,6 +29,8 @@ export interface InspectorSetup {
   /** Where the agent forwards: replays go there too. */
   readonly target: Target;
   readonly store: CaptureStore | undefined;
+  /** The agent's ledger of deliveries: replays are redeliveries of what they replay. */
+  readonly deliveries?: DeliveryLedger;
   readonly ready: ReadyEvent;
   readonly embedded: boolean;
   /** The agent's `--host-header preserve`: replays keep the captured Host too. */
@@ -82,7 +85,7 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
   // As `hooktunnel replay` does (replayCapture): a recognised signature is made again (fresh timestamp, over this
   // body) when a secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
   const send = async (c: Capture, target: Target, captured: Buffer, body?: Buffer): Promise<{ event: RequestEvent; note: string }> => {
-    const { event, resign } = await replayCapture(events, c, { target, capturedBody: captured, body, secrets: setup.secrets, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost });
+    const { event, resign } = await replayCapture(events, c, { target, capturedBody: captured, body, secrets: setup.secrets, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost, deliveries: setup.deliveries });
     const text = resign && describeResign(resign, true);
     return { event, note: text ? `, ${resign.resigned ? text : `${text} (--verify)`}` : '' };
   };

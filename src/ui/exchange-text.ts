@@ -20,6 +20,7 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
       (c.missed ? chalk.magenta('  missed while offline') : '') +
       (c.complete ? '' : chalk.yellow('  incomplete (in flight when the agent stopped)')),
     `${chalk.gray('tunnel')} ${sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}`,
+    ...(c.deliveryId ? [`${chalk.gray('delivery')} ${sanitize(c.deliveryId)}  ${chalk.gray('attempt')} ${c.attempt ?? 1}${c.redeliveryOf ? chalk.magenta(`  redelivery of ${c.redeliveryOf}`) : ''}`] : []),
     ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
     '',
     chalk.bold(`${sanitize(c.method)} ${sanitize(c.path)}`),

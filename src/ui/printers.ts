@@ -28,7 +28,8 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   const status = statusColour(c, e.status, e.error)(String(e.status || '---'));
   const path = sanitize(e.path.length > 120 ? `${e.path.slice(0, 117)}...` : e.path);
   const replay = `${e.signature ? `  ${signatureMark(e.signature, c)}` : ''}${e.replayOf ? `  ${c.magenta(`replay of ${e.replayOf}`)}` : ''}`;
-  const tail = `${replay}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
+  const again = e.redeliveryOf ? `  ${c.magenta(`redelivery #${e.attempt ?? '?'} of ${e.redeliveryOf}`)}` : '';
+  const tail = `${replay}${again}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 
