@@ -6,6 +6,8 @@ import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js
 import { replayCapture, replayEvents } from '../agent/replay.js';
 import type { Target } from '../agent/target.js';
 import { toCurl } from '../capture/curl.js';
+import { diffExchanges, type DiffSide } from '../capture/diff.js';
+import { diffLines } from '../ui/diff-lines.js';
 import { findCapture, listCaptures, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
@@ -121,6 +123,13 @@ function actionsFor(setup: InspectorSetup, events: EventEmitter<AgentEventMap>, 
     async curlCommand(id) {
       const c = findCapture(needStore(store), id);
       return toCurl({ capture: { ...c, target: setup.target.display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+    },
+    async loadDiff(a, b) {
+      const side = (id: string): DiffSide => {
+        const c = findCapture(needStore(store), id);
+        return { capture: c, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: readBody(needStore(store), c.id, RESPONSE) };
+      };
+      return diffLines(diffExchanges(side(a), side(b)));
     },
     copy: (text) => copyToClipboard(text),
     async searchBodies(needle, ids) {

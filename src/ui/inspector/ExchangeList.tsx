@@ -37,12 +37,14 @@ function columns(width: number): { size: number; path: number } {
 }
 
 /** One row of the list, exactly `width` columns wide. */
-export function rowLine(row: ExchangeRow, width: number, selected: boolean): StyledLine {
+export function rowLine(row: ExchangeRow, width: number, selected: boolean, marked = false): StyledLine {
   const col = columns(width);
   const failed = isFailure(row);
   const status = statusSpan(row);
   const marks: Span[] = [];
   if (row.replayOf) marks.push({ text: '↻', color: 'magenta' });
+  // A replay is a redelivery too: its ↻ says so already.
+  else if (row.redeliveryOf) marks.push({ text: '↺', color: 'magenta' });
   if (row.missed) marks.push({ text: '⏸', color: 'magenta' });
   if (row.signature) marks.push(signatureMark(row.signature));
   const markWidth = marks.reduce((w, s) => w + displayWidth(s.text), 0);
@@ -50,7 +52,8 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean): Sty
   const path = sanitize(row.error && !row.missed ? `${row.path}  ${row.error}` : row.path);
   const spans: Span[] = [
     // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
-    { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
+    // The second column marks the row that `d` compares with (marked with `m`).
+    { text: `${selected ? '>' : ' '}${marked ? '•' : ' '}`, bold: true, color: 'cyan' },
     { text: `${formatClock(row.time)} `, dim: true },
     { text: `${pad(sanitize(row.method), 7)} `, bold: true },
     { text: `${pad(path, col.path)} `, color: failed ? 'red' : undefined },
@@ -75,7 +78,7 @@ export function ExchangeList({ state }: { readonly state: InspectorState }) {
   const height = listHeight(state.size);
   const width = state.size.columns;
   const shown = state.visible.slice(state.top, state.top + height);
-  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected));
+  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected, row.id === state.marked));
   if (shown.length === 0) {
     const empty = state.filter !== '' ? `nothing matches the filter "${state.filter}" (Esc clears it)` : `waiting for requests: send one to ${state.info.url}`;
     lines.push([{ text: `  ${empty}`, dim: true }]);
