@@ -63,6 +63,12 @@ describe('redeliveries and diff, through the embedded relay, the CLI agent and a
     const gh = JSON.parse((await cli(['diff', String(g1!.id), String(g3!.id), '--json'], dir)).out) as { request: { headers: { changed: unknown[] }; path: unknown } };
     expect(gh.request.headers.changed).toContainEqual({ name: 'x-github-delivery', a: ['72d3162e-cc78-11e3-81ab-4c9367dc0958'], b: ['99999999-cc78-11e3-81ab-4c9367dc0958'] });
     expect(await cli(['diff', String(g1!.id), String(g1!.id)], dir)).toMatchObject({ code: 0 });
+
+    // A replay by hooktunnel (another process, the same store) is the next attempt of the same delivery.
+    const replayed = await cli(['replay', String(g1!.id), '--json'], dir);
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.out)).toMatchObject({ replayOf: g1!.id, redeliveryOf: g1!.id, attempt: 3, deliveryId: 'github:72d3162e-cc78-11e3-81ab-4c9367dc0958' });
+    expect(seen).toHaveLength(6);
   });
 
   it('bad input exits 2 with one clear line: an unknown id, a malformed id, no store', async () => {

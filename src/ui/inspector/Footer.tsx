@@ -22,7 +22,7 @@ function keysLine(state: InspectorState): StyledLine {
   const page = state.page;
   if (!page) {
     const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
-    return [{ text: '↑↓ move ⏎ open r replay e edit c curl m/d diff / filter ? help q quit', dim: true }, ...follow];
+    return [{ text: '↑↓ move ⏎ open r replay e edit c curl / filter ? help m/d diff q quit', dim: true }, ...follow];
   }
   const h = pageHeight(state.size);
   const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
