@@ -82,7 +82,9 @@ export function diffLines(d: ExchangeDiff): StyledLine[] {
   if (path) lines.push([{ text: 'path: ', color: 'cyan' }, { text: sanitize(path.a), ...REMOVE }, { text: ' → ', dim: true }, { text: sanitize(path.b), ...ADD }]);
   lines.push(line(''), title('Request headers'), ...headerLines(d.request.headers), line(''), title('Request body'), ...bodyLines(d.request.body), line(''));
   const status = d.response.status;
-  lines.push(status ? [{ text: '── Response ', bold: true, color: 'blue' }, { text: `${status.a || 'no answer'}`, ...REMOVE, bold: true }, { text: ' → ', dim: true }, { text: `${status.b || 'no answer'}`, ...ADD, bold: true }, { text: ' ──', bold: true, color: 'blue' }] : title('Response (same status)'));
+  lines.push(status ? [{ text: '── Response ', bold: true, color: 'blue' }, { text: `${status.a || 'no answer'}`, ...REMOVE, bold: true }, { text: ' → ', dim: true }, { text: `${status.b || 'no answer'}`, ...ADD, bold: true }, { text: ' ──', bold: true, color: 'blue' }] : title('Response'));
+  if (!status) lines.push(line('(same status)', NOTE));
+  lines.push(line(''));
   lines.push(title('Response headers'), ...headerLines(d.response.headers), line(''), title('Response body'), ...bodyLines(d.response.body), line(''));
   lines.push(title('Signature'), [{ text: 'a: ', dim: true }, signatureSpan(d.signature.a), { text: '   b: ', dim: true }, signatureSpan(d.signature.b), { text: d.signature.same ? '   (same)' : '', dim: true }]);
   return lines;
