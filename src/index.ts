@@ -12,7 +12,10 @@ export { attachRecorder } from './capture/recorder.js';
 export { toHar, type CaptureWithBodies } from './capture/har.js';
 export { toCurl, shellQuote } from './capture/curl.js';
 export { replayCapture, replayRequest, replayEvents, type ReplayCaptureOptions, type ReplayOutcome, type ReplayRequest } from './agent/replay.js';
-export { newExchangeId, type Exchange, type ExchangeOpening, type ExchangeOutcome } from './model/exchange.js';
+export { newExchangeId, type Exchange, type ExchangeOpening, type ExchangeOutcome, type DeliveryLedger, type DeliveryMark } from './model/exchange.js';
+export { diffExchanges, type ExchangeDiff, type DiffSide, type BodyDiff, type HeaderDiff } from './capture/diff.js';
+export { Deliveries, storeDeliveries } from './capture/deliveries.js';
+export { deliveryIdOf } from './webhooks/delivery.js';
 export {
   startVerification, verifySignature, detectSignature, resignRequest, resignCaptured, describeResign, signRequest, withSecretFor, senderUrls, capturedPublicUrl,
   loadSecrets, parseVerifySpec, parseVerifyList, readVerifyConfig, SAMPLES, findSample, PROVIDERS, Reason, DEFAULT_TOLERANCE_SECONDS, VERIFY_ENV,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HooktunnelError, isHooktunnelError } from '../errors.js';
-import { newExchangeId, type ResponseMode } from '../model/exchange.js';
+import { Deliveries } from '../capture/deliveries.js';
+import { newExchangeId, type DeliveryLedger, type ResponseMode } from '../model/exchange.js';
 import { setHeader } from '../protocol/headers.js';
 import {
   FEATURE_UPGRADE,
@@ -15,6 +16,7 @@ import {
   type RelayControl,
   type RequestHead,
 } from '../protocol/index.js';
+import { deliveryIdOf } from '../webhooks/delivery.js';
 import { senderUrls } from '../webhooks/url.js';
 import { startVerification, verifySignature } from '../webhooks/verify.js';
 import type { SignatureVerifier, VerifyOptions } from '../webhooks/types.js';
@@ -88,6 +90,12 @@ export interface AgentOptions {
   readonly noMatch?: FixedAnswer;
   /** A project run's: the tunnel's name in the config file, on every exchange's `exchange-start`. */
   readonly name?: string;
+  /**
+   * Marks redeliveries (a provider's delivery id seen before, a replay): `request` and `missed` events then carry
+   * `deliveryId`, `attempt`, `redeliveryOf`. Default: one in memory, for this agent's lifetime; the CLI passes one
+   * backed by the capture store (capture/deliveries.ts).
+   */
+  readonly deliveries?: DeliveryLedger;
 }
 
 /** A route of a running agent and the modes it can be switched to. */
@@ -156,6 +164,7 @@ class Agent implements ExchangeHost {
   private readonly noRoute: ExchangeHost | undefined;
   private readonly dispatches: Dispatch[] = [];
   private readonly seenMissed = new Set<string>();
+  readonly deliveries: DeliveryLedger;
   private missedChain: Promise<void> = Promise.resolve();
   private link: Link | undefined;
   private welcome: Welcome | undefined;
@@ -167,6 +176,8 @@ class Agent implements ExchangeHost {
     readonly target: Target,
   ) {
     this.events = options.events ?? new EventEmitter<AgentEventMap>();
+    // Before the routes' hosts, which share it.
+    this.deliveries = options.deliveries ?? new Deliveries();
     this.forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs });
     this.preserveHost = options.hostHeader === 'preserve';
     if (options.routes) {
@@ -342,6 +353,7 @@ class Agent implements ExchangeHost {
       this.events.emit('missed', {
         type: 'missed', id: head.id, time: head.arrivedAt, tunnel: this.welcome?.tunnel ?? '', target: this.target.display,
         method: head.method, path: head.path, headers, body, status: head.status,
+        ...this.deliveries.place(head.id, deliveryIdOf(head.headers, body), undefined),
         ...(this.options.verify ? { signature: verifySignature(head.headers, body, { ...this.options.verify, now: () => head.arrivedAt }, this.senderUrls(head)) } : {}),
       });
       if (this.options.forwardMissed) {

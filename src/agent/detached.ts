@@ -30,6 +30,7 @@ export function forwardDetached(host: ExchangeHost, id: string, head: RequestHea
       responded: (e, status, headers) => host.responded(e, status, headers),
       responseBody: (e, chunk) => host.responseBody(e, chunk),
       verifier: host.verifier ? (h) => host.verifier!(h) : undefined,
+      deliveries: host.deliveries,
       finished(e, event) {
         host.finished(e, event);
         resolve(event);

@@ -16,7 +16,7 @@ export interface ReadyEvent {
  * (README, "--json events"): add fields, never rename or remove them. Their meanings are the Exchange record's.
  */
 export interface RequestEvent
-  extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature' | 'upgrade'> {
+  extends Pick<Exchange, 'id' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature' | 'upgrade' | 'deliveryId' | 'redeliveryOf' | 'attempt'> {
   readonly type: 'request';
   /** Present when the tunnel has routes (a config file's): the name of the route the exchange took. */
   readonly route?: string;
@@ -50,7 +50,7 @@ export type StateEvent =
  * `id` is the relay's id for the kept request (a redelivery has the same id), `time` when it reached the relay,
  * `signature` the check as of that time.
  */
-export interface MissedEvent extends Omit<ExchangeOpening, 'replayOf'>, Pick<Exchange, 'status' | 'signature'> {
+export interface MissedEvent extends Omit<ExchangeOpening, 'replayOf'>, Pick<Exchange, 'status' | 'signature' | 'deliveryId' | 'redeliveryOf' | 'attempt'> {
   readonly type: 'missed';
   readonly body: Buffer;
 }

@@ -19,8 +19,9 @@ import {
   type RequestHead,
 } from '../protocol/index.js';
 import { headerValue, setHeader } from '../protocol/headers.js';
-import type { DeliveryAttempt } from '../model/exchange.js';
+import type { DeliveryAttempt, DeliveryLedger, DeliveryMark } from '../model/exchange.js';
 import { StreamPipe, type PipeEnd } from '../pipe.js';
+import { DeliveryProbe } from '../webhooks/delivery.js';
 import type { SignatureVerifier } from '../webhooks/types.js';
 import type { RequestEvent } from './events.js';
 import { classifyForwardError, completeDespite, type Forwarder } from './forward.js';
@@ -47,6 +48,8 @@ export interface ExchangeHost {
    * goes on the request event. Undefined when verification is not configured.
    */
   verifier?(head: RequestHead): SignatureVerifier | undefined;
+  /** Marks redeliveries (see DeliveryLedger): its mark goes on the request event. Undefined: no marks. */
+  readonly deliveries?: DeliveryLedger;
 }
 
 function latin1(raw: Buffer[]): string[] {
@@ -83,6 +86,8 @@ export class AgentExchange implements UpgradeHandler {
   /** After a 101: the upgraded connection to the target, and its meters (in: sender to target, out: back). */
   private pipe: StreamPipe | undefined;
   private upgraded: { protocol: string; in: WebSocketMeter; out: WebSocketMeter } | undefined;
+  private delivery: DeliveryProbe | undefined;
+  private mark: DeliveryMark | undefined;
 
   constructor(
     readonly id: string,
@@ -102,6 +107,7 @@ export class AgentExchange implements UpgradeHandler {
     this.path = head.path;
     // Created before the first body byte is counted; it sees the headers and bytes exactly as the relay sent them.
     this.check = this.host.verifier?.(head);
+    if (this.host.deliveries) this.delivery = new DeliveryProbe(head.headers);
     // The target's Host in place of the sender's (first when there was none).
     const headers = this.host.preserveHost ? [...head.headers] : setHeader(head.headers, 'Host', this.host.forwarder.target.host, 'first');
     this.host.started(this, head.method, head.path, headers);
@@ -150,6 +156,7 @@ export class AgentExchange implements UpgradeHandler {
   private countRequest(chunk: Buffer): void {
     this.requestBytes += chunk.length;
     this.check?.update(chunk);
+    this.delivery?.update(chunk);
     this.host.requestBody(this, chunk);
   }
 
@@ -173,7 +180,19 @@ export class AgentExchange implements UpgradeHandler {
 
   private requestEnded(): void {
     this.check?.end();
+    this.placeDelivery();
     this.host.requestEnded(this);
+  }
+
+  /**
+   * Asks the ledger which delivery this is, once: when the request has arrived (so attempts count in arrival
+   * order), or at the end for a request cut short.
+   */
+  private placeDelivery(): void {
+    const probe = this.delivery;
+    if (!probe) return;
+    this.delivery = undefined;
+    this.mark = this.host.deliveries!.place(this.id, probe.result(), this.replayOf);
   }
 
   private onBodyRead(): void {
@@ -288,6 +307,7 @@ export class AgentExchange implements UpgradeHandler {
 
   private finish(status: number, error?: string, message?: string): void {
     this.ended = true;
+    this.placeDelivery();
     this.host.done(this.stream);
     const event: RequestEvent = {
       type: 'request',
@@ -303,6 +323,7 @@ export class AgentExchange implements UpgradeHandler {
       ...(this.ackAttempt ? { ackAttempt: this.ackAttempt } : {}),
       ...(this.check ? { signature: this.check.result() } : {}),
       ...(this.upgraded ? { upgrade: this.upgradeSummary(this.upgraded) } : {}),
+      ...this.mark,
     };
     this.host.finished(this, event);
   }

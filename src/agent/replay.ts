@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Capture } from '../capture/queries.js';
-import { newExchangeId } from '../model/exchange.js';
+import { newExchangeId, type DeliveryLedger } from '../model/exchange.js';
 import { removeHeader } from '../protocol/headers.js';
 import { stripHopByHop } from '../protocol/index.js';
 import { forwardDetached } from './detached.js';
@@ -46,6 +46,8 @@ export async function replayRequest(
     /** A project run's capture: its tunnel's name and route, kept on the replay (which is forwarded: passthrough). */
     readonly tunnelName?: string;
     readonly route?: string;
+    /** Marks the replay as a redelivery of what it replays (see DeliveryLedger). */
+    readonly deliveries?: DeliveryLedger;
   },
 ): Promise<RequestEvent> {
   const forwarder = new Forwarder(target, { timeoutMs: options.timeoutMs, connections: 1 });
@@ -68,6 +70,7 @@ export async function replayRequest(
     verifier: options.verify
       ? (head) => startVerification(head.headers, options.verify!, options.publicUrl ? senderUrls(options.publicUrl, head.path) : [])
       : undefined,
+    deliveries: options.deliveries,
   };
   const headers = removeHeader(stripHopByHop(req.headers), 'content-length');
   try {
@@ -94,6 +97,8 @@ export interface ReplayCaptureOptions {
   /** Keep the captured Host instead of the target's. */
   readonly preserveHost?: boolean;
   readonly timeoutMs?: number;
+  /** Marks the replay as a redelivery of the capture (see DeliveryLedger). */
+  readonly deliveries?: DeliveryLedger;
 }
 
 /** What a replay of a capture did. */
@@ -125,6 +130,7 @@ export async function replayCapture(events: EventEmitter<AgentEventMap>, c: Capt
     const event = await replayRequest(events, options.target, { method: c.method, path: resign?.path ?? c.path, headers, body }, {
       id, replayOf: c.id, tunnel: c.tunnel, tunnelName: c.tunnelName, route: c.route, timeoutMs: options.timeoutMs, preserveHost: options.preserveHost,
       verify: options.secrets.length > 0 ? { secrets: options.secrets } : undefined, publicUrl: capturedPublicUrl(c.requestHeaders, c.tunnel),
+      deliveries: options.deliveries,
     });
     return { event, answered, resign };
   } finally {

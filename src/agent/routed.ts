@@ -168,6 +168,7 @@ export function routeHost(agent: RouteAgent, route: AgentRoute, mode: ResponseMo
       agent.finished(ex, { ...event, ...tag, ...(delivery ? { delivery } : {}) });
     },
     ...(agent.verifier ? { verifier: (head: RequestHead) => agent.verifier!(head) } : {}),
+    deliveries: agent.deliveries,
   };
 }
 

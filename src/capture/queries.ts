@@ -15,19 +15,21 @@ interface Row {
   signature: string | null; files: number; req_complete: number;
   tunnel_name: string | null; route: string | null; mode: string | null; ack_attempt: number | null; ack_attempts: number | null;
   upgrade: string | null;
+  delivery_id: string | null; redelivery_of: string | null; attempt: number;
 }
 
 /**
  * Every column but the bodies: listings never load body bytes. An older store opened read-only (not migrated) has
  * no signature (format 1), no body files (formats 1 and 2), no request-complete mark (formats 1 to 3) and no
- * tunnel name, route, mode or attempt (formats 1 to 4).
+ * tunnel name, route, mode, attempt, upgrade or delivery marks (formats 1 to 4).
  */
 function head(store: CaptureStore): string {
   return `seq, id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms,
   req_bytes, res_bytes, req_truncated, res_truncated, replay_of, missed, complete, ${store.format >= 2 ? 'signature' : 'NULL AS signature'},
   ${filesColumn(store)}, ${store.format >= 4 ? 'req_complete' : '0 AS req_complete'},
   ${store.format >= 5 ? 'tunnel_name, route, mode, ack_attempt, ack_attempts' : 'NULL AS tunnel_name, NULL AS route, NULL AS mode, NULL AS ack_attempt, NULL AS ack_attempts'},
-  ${store.format >= 6 ? 'upgrade' : 'NULL AS upgrade'}`;
+  ${store.format >= 6 ? 'upgrade' : 'NULL AS upgrade'},
+  ${store.format >= 7 ? 'delivery_id, redelivery_of, attempt' : 'NULL AS delivery_id, NULL AS redelivery_of, 0 AS attempt'}`;
 }
 
 /** The `files` column, or none (0) in a store older than format 3. */
@@ -88,13 +90,20 @@ function toCapture(r: Row): Capture {
     ...(r.mode !== null && (RESPONSE_MODES as readonly string[]).includes(r.mode) ? { mode: r.mode as ResponseMode } : {}),
     ...(r.ack_attempt !== null && r.ack_attempts !== null ? { ackAttempt: { n: r.ack_attempt, of: r.ack_attempts } } : {}),
     ...(r.upgrade !== null ? { upgrade: parseUpgrade(r.upgrade) } : {}),
+    ...(r.delivery_id !== null ? { deliveryId: r.delivery_id } : {}),
+    ...(r.redelivery_of !== null ? { redeliveryOf: r.redelivery_of } : {}),
+    ...(r.attempt > 0 ? { attempt: r.attempt } : {}),
   };
 }
 
-/** Which captures a listing keeps: those of one tunnel (its name in the config file, or its id) and one route. */
+/**
+ * Which captures a listing keeps: those of one tunnel (its name in the config file, or its id), of one route, and
+ * (`redeliveries`) only those marked as redeliveries.
+ */
 export interface CaptureFilter {
   readonly tunnel?: string;
   readonly route?: string;
+  readonly redeliveries?: boolean;
 }
 
 function where(store: CaptureStore, filter: CaptureFilter): { sql: string; params: string[] } {
@@ -109,6 +118,7 @@ function where(store: CaptureStore, filter: CaptureFilter): { sql: string; param
     terms.push(store.format >= 5 ? 'route = ?' : '0');
     if (store.format >= 5) params.push(filter.route);
   }
+  if (filter.redeliveries) terms.push(store.format >= 7 ? 'redelivery_of IS NOT NULL' : '0');
   return { sql: terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '', params };
 }
 

@@ -154,6 +154,7 @@ class Recorder {
     // The relay kept the whole request: its body is complete.
     const end: CaptureEnd = {
       ...missedOutcome(e.status, e.body.length), requestTruncated: body.truncated, responseTruncated: false, requestComplete: true, signature: e.signature,
+      deliveryId: e.deliveryId, redeliveryOf: e.redeliveryOf, attempt: e.attempt,
     };
     const request = body.take();
     this.store.soon(() => void this.store.writeWhole(head, end, request, Buffer.alloc(0)), this.onError);
@@ -215,6 +216,6 @@ function endOf(p: Pending, e: RequestEvent): CaptureEnd {
   return {
     status: e.status, responseHeaders: p.responseHeaders, error: e.error, message: e.message, durationMs: e.durationMs,
     requestBytes: p.request.seen, responseBytes: p.response.seen, requestTruncated: p.request.truncated, responseTruncated: p.response.truncated,
-    requestComplete: p.requestEnded, signature: e.signature, upgrade: e.upgrade,
+    requestComplete: p.requestEnded, signature: e.signature, upgrade: e.upgrade, deliveryId: e.deliveryId, redeliveryOf: e.redeliveryOf, attempt: e.attempt,
   };
 }

@@ -7,9 +7,12 @@ import type { ExchangeOpening, ExchangeOutcome } from '../model/exchange.js';
  * is when opened read-only. 1: the first format. 2: `signature` (issue 7). 3: `files`, bodies past their first
  * chunk in files beside the database. 4: `req_complete`, the request body arrived whole. 5: `tunnel_name`, `route`, `mode`, `ack_attempt`,
  * `ack_attempts`: a project run's tunnel name and route, the route's mode, and an ack delivery's attempt number. 6: `upgrade`, an
- * upgraded connection's summary.
+ * upgraded connection's summary. 7: `delivery_id`, `redelivery_of`, `attempt` (redeliveries) and the index on `delivery_id`.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
+
+/** The index that keeps the lookup of earlier deliveries by delivery id O(log n) (capture/deliveries.ts). */
+const DELIVERY_INDEX = 'CREATE INDEX IF NOT EXISTS captures_delivery ON captures (delivery_id) WHERE delivery_id IS NOT NULL;';
 
 /** The statements that take a store from format `n - 1` to `n`, by `n`. Each only adds, so older readers' data stays. */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
@@ -22,6 +25,10 @@ ALTER TABLE captures ADD COLUMN mode TEXT;
 ALTER TABLE captures ADD COLUMN ack_attempt INTEGER;
 ALTER TABLE captures ADD COLUMN ack_attempts INTEGER;`,
   6: 'ALTER TABLE captures ADD COLUMN upgrade TEXT;',
+  7: `ALTER TABLE captures ADD COLUMN delivery_id TEXT;
+ALTER TABLE captures ADD COLUMN redelivery_of TEXT;
+ALTER TABLE captures ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+${DELIVERY_INDEX}`,
 };
 
 /**
@@ -38,6 +45,8 @@ ALTER TABLE captures ADD COLUMN ack_attempts INTEGER;`,
  * `upgrade` is the JSON of an UpgradeSummary
  * (`{"protocol":"websocket","messagesIn":3,…}`) for an exchange the target answered with 101, NULL otherwise; the
  * upgraded connection's bytes are counted there, never stored as bodies.
+ * `delivery_id` is the provider's delivery id (`github:…`),
+ * `redelivery_of` the first capture with it, `attempt` which delivery this is (0: no delivery id); see Exchange.
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS captures (
@@ -72,7 +81,10 @@ CREATE TABLE IF NOT EXISTS captures (
   mode          TEXT,
   ack_attempt   INTEGER,
   ack_attempts  INTEGER,
-  upgrade       TEXT
+  upgrade       TEXT,
+  delivery_id   TEXT,
+  redelivery_of TEXT,
+  attempt       INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS bodies (
   capture_seq INTEGER NOT NULL,
@@ -81,6 +93,7 @@ CREATE TABLE IF NOT EXISTS bodies (
   data        BLOB NOT NULL,
   PRIMARY KEY (capture_seq, direction, part)
 ) WITHOUT ROWID;
+${DELIVERY_INDEX}
 `;
 
 /** Directory, inside the data directory, of the body files (see SCHEMA). */

@@ -31,7 +31,7 @@ export interface StoreOptions {
 
 export { DB_FILE, STORE_DEFAULTS };
 
-const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete, tunnel_name, route, mode, ack_attempt, ack_attempts, upgrade';
+const COLUMNS = 'id, time, tunnel, target, method, path, req_headers, status, res_headers, error, message, duration_ms, req_bytes, res_bytes, req_truncated, res_truncated, stored_bytes, replay_of, missed, complete, req_body, res_body, signature, req_complete, tunnel_name, route, mode, ack_attempt, ack_attempts, upgrade, delivery_id, redelivery_of, attempt';
 
 /** The INSERT's positional values, in COLUMNS order. */
 function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bodies: readonly [Buffer, Buffer] | undefined): unknown[] {
@@ -42,6 +42,7 @@ function rowValues(h: CaptureHead, e: CaptureEnd | undefined, stored: number, bo
     stored, h.replayOf ?? null, h.missed ? 1 : 0, e ? 1 : 0, bodies?.[0] ?? null, bodies?.[1] ?? null, signatureJson(e), e?.requestComplete ? 1 : 0,
     h.tunnelName ?? null, h.route ?? null, h.mode ?? null, h.ackAttempt?.n ?? null, h.ackAttempt?.of ?? null,
     e?.upgrade ? JSON.stringify(e.upgrade) : null,
+    e?.deliveryId ?? null, e?.redeliveryOf ?? null, e?.attempt ?? 0,
   ];
 }
 
@@ -107,7 +108,7 @@ export class CaptureStore {
       for (const [direction, part, data] of tail) if (part === 0) this.stmt.chunk!.run(seq, direction, part, Array.isArray(data) ? Buffer.concat(data) : data);
       this.stmt.finish!.run(end.status, end.responseHeaders ? JSON.stringify(end.responseHeaders) : null, end.error ?? null, end.message ?? null,
         end.durationMs, end.requestBytes, end.responseBytes, end.requestTruncated ? 1 : 0, end.responseTruncated ? 1 : 0, stored, signatureJson(end),
-        end.requestComplete ? 1 : 0, end.upgrade ? JSON.stringify(end.upgrade) : null, seq);
+        end.requestComplete ? 1 : 0, end.upgrade ? JSON.stringify(end.upgrade) : null, end.deliveryId ?? null, end.redeliveryOf ?? null, end.attempt ?? 0, seq);
     });
   }
 
@@ -281,7 +282,8 @@ function prepare(db: Database.Database, readonly: boolean) {
     markFile: db.prepare('UPDATE captures SET files = files | ? WHERE seq = ?'),
     grow: db.prepare('UPDATE captures SET stored_bytes = stored_bytes + ?, req_bytes = req_bytes + ?, res_bytes = res_bytes + ? WHERE seq = ?'),
     finish: db.prepare(`UPDATE captures SET status = ?, res_headers = ?, error = ?, message = ?, duration_ms = ?, req_bytes = ?, res_bytes = ?,
-      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, req_complete = ?, upgrade = ?, complete = 1 WHERE seq = ?`),
+      req_truncated = ?, res_truncated = ?, stored_bytes = ?, signature = ?, req_complete = ?, upgrade = ?,
+      delivery_id = ?, redelivery_of = ?, attempt = ?, complete = 1 WHERE seq = ?`),
     requestComplete: db.prepare('UPDATE captures SET req_complete = 1 WHERE seq = ?'),
   };
 }

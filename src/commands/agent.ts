@@ -6,6 +6,7 @@ import type { AgentEventMap } from '../agent/events.js';
 import { preloadForwarding } from '../agent/forward.js';
 import { IdentityFile } from '../agent/identity.js';
 import type { Target } from '../agent/target.js';
+import { Deliveries, storeDeliveries } from '../capture/deliveries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { CaptureStore } from '../capture/store.js';
 import { ErrorCode, isHooktunnelError } from '../errors.js';
@@ -90,6 +91,8 @@ export async function runAgent(target: Target | undefined, opts: AgentCliOptions
   // right behind `ready` (one held while this agent was restarting, a kept one) is captured and shown like any other.
   const events = new EventEmitter<AgentEventMap>();
   const store = opts.capture ? openCaptureStore(opts) : undefined;
+  // The agent's and the inspector's replays share it: a replay from the inspector counts among the attempts.
+  const deliveries = store ? storeDeliveries(store) : new Deliveries();
   let inspector: RunningInspector | undefined;
   if (store) {
     attachRecorder(events, store, (err) => {
@@ -113,7 +116,7 @@ export async function runAgent(target: Target | undefined, opts: AgentCliOptions
   events.once('ready', (ready) => {
     if (inspectorModule) {
       inspector = inspectorModule.startInspector({
-        events, target, store, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000, secrets,
+        events, target, store, deliveries, ready, embedded: embedded !== undefined, preserveHost: opts.hostHeader === 'preserve', timeoutMs: opts.timeout * 1000, secrets,
         onQuit: () => void stop().then(() => process.exit(0)),
       });
     } else {
@@ -143,7 +146,7 @@ export async function runAgent(target: Target | undefined, opts: AgentCliOptions
   // Before anything says the tunnel is ready: whoever reads that may signal us at once.
   onSignals(stop);
   try {
-    agent = await connectRemembering({ ...options, events }, identities, key, opts.subdomain !== undefined);
+    agent = await connectRemembering({ ...options, events, deliveries }, identities, key, opts.subdomain !== undefined);
   } catch (err) {
     inspector?.stop();
     store?.close();

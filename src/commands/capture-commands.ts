@@ -7,7 +7,7 @@ import { intOption } from './shared.js';
 import type { StoreFlags } from './store-access.js';
 
 /**
- * `requests`, `show`, `replay` and `export`: the commands that read the capture store. The store and what reads it
+ * `requests`, `show`, `diff`, `replay` and `export`: the commands that read the capture store. The store and what reads it
  * are loaded only when one of them runs (capture.ts, replay.ts).
  */
 export function captureCommands(version: string): Command[] {
@@ -18,14 +18,22 @@ export function captureCommands(version: string): Command[] {
     .option('--json', 'one JSON object per capture (NDJSON), oldest first')
     .option('--tunnel <name>', "only this tunnel's captures (its name in the config file, or its id)")
     .option('--route <name>', "only this route's captures (its name, or #<n>)")
+    .option('--redeliveries', 'only redeliveries: a delivery id seen before, or a replay')
     .addOption(dataDir())
-    .action(async (opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string }) => (await import('./capture.js')).runRequests(opts));
+    .action(async (opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string; redeliveries?: boolean }) => (await import('./capture.js')).runRequests(opts));
   const show = new Command('show')
     .description('show one exchange: headers and bodies')
     .argument('<id>', 'capture id, or a unique prefix of it')
     .option('--json', 'one JSON object with request and response, bodies in base64')
     .addOption(dataDir())
     .action(async (id: string, opts: StoreFlags & { json?: boolean }) => (await import('./capture.js')).runShow(id, opts));
+  const diff = new Command('diff')
+    .description('compare two captured exchanges: request line, headers, bodies (JSON by path), status, signatures; exit 0 same, 1 different, 2 bad input')
+    .argument('<a>', 'capture id, or a unique prefix of it')
+    .argument('<b>', 'capture id, or a unique prefix of it')
+    .option('--json', 'one JSON object describing the differences')
+    .addOption(dataDir())
+    .action(async (a: string, b: string, opts: StoreFlags & { json?: boolean }) => (await import('./diff.js')).runDiff(a, b, opts));
   const replay = new Command('replay')
     .description('send a captured request or fixture files again (to its target, or --to another); the replay is captured too')
     .argument('<id|file>', 'capture id (or a unique prefix of it), a fixture file, or a folder of fixture files')
@@ -59,5 +67,5 @@ export function captureCommands(version: string): Command[] {
     .argument('<file>', 'the HAR file')
     .addOption(dataDir())
     .action(async (file: string, opts: StoreFlags) => (await import('./import.js')).runImport(file, opts));
-  return [requests, show, replay, exportCmd, save, importCmd];
+  return [requests, show, diff, replay, exportCmd, save, importCmd];
 }

@@ -27,7 +27,7 @@ function bodies(store: CaptureStore, c: Capture): CaptureWithBodies {
 function summaryJson(c: Capture): string {
   return JSON.stringify({
     id: c.id, time: new Date(c.time).toISOString(), tunnel: c.tunnel, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, replayOf: c.replayOf ?? null,
-    ...(c.signature ? { signature: c.signature } : {}), target: c.target, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}),
+    ...(c.signature ? { signature: c.signature } : {}), target: c.target, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}), ...deliveryJson(c),
   });
 }
 
@@ -50,6 +50,16 @@ function routeColumn(c: Capture): string {
   return `${c.tunnelName !== undefined ? `${sanitize(c.tunnelName)}/` : ''}${sanitize(c.route)}${mode}`;
 }
 
+/** `deliveryId`, `attempt`, `redeliveryOf` (null on a first delivery) when the capture has a delivery id; else nothing. */
+function deliveryJson(c: Capture): object {
+  return c.deliveryId ? { deliveryId: c.deliveryId, attempt: c.attempt ?? 1, redeliveryOf: c.redeliveryOf ?? null } : {};
+}
+
+/** The redelivery column: `#2 of <first id>` on a redelivery, blank otherwise. */
+function redeliveryMark(c: Capture): string {
+  return c.redeliveryOf ? chalk.magenta(`redelivery #${c.attempt ?? '?'} of ${c.redeliveryOf}`) : '';
+}
+
 function summaryLine(c: Capture): string {
   const failed = c.error !== undefined && !c.responseHeaders;
   const status = failed ? chalk.red(String(c.status || '---')) : c.status >= 400 ? chalk.yellow(String(c.status)) : chalk.green(String(c.status || '...'));
@@ -58,6 +68,7 @@ function summaryLine(c: Capture): string {
     c.signature ? signatureMark(c.signature) : '',
     c.replayOf ? chalk.magenta(`replay of ${c.replayOf}`) : '',
     c.upgrade ? chalk.cyan(`⇅ ${sanitize(c.upgrade.protocol)} ${c.upgrade.messagesIn}/${c.upgrade.messagesOut} msgs`) : '',
+    redeliveryMark(c),
     c.missed ? chalk.magenta('missed') : '',
     c.tunnel === IMPORTED_TUNNEL ? chalk.magenta('imported') : '',
     c.error ? chalk.red(sanitize(c.error)) : '',
@@ -75,6 +86,7 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
     replayOf: c.replayOf ?? null, missed: c.missed, complete: c.complete, error: c.error ?? null, message: c.message ?? null,
     signature: c.signature ?? null, ...routing(c),
     upgrade: c.upgrade ?? null,
+    deliveryId: c.deliveryId ?? null, attempt: c.attempt ?? null, redeliveryOf: c.redeliveryOf ?? null,
     request: { method: c.method, path: c.path, headers: headerPairs(c.requestHeaders), bodyBase64: b.requestBody.toString('base64'), bodyBytes: c.requestBytes, truncated: c.requestTruncated },
     response: c.responseHeaders
       ? { status: c.status, headers: headerPairs(c.responseHeaders), bodyBase64: b.responseBody.toString('base64'), bodyBytes: c.responseBytes, truncated: c.responseTruncated }
@@ -83,12 +95,12 @@ function showJson(c: Capture, b: CaptureWithBodies): string {
 }
 
 /** `hooktunnel requests`: the newest captures, one line (or JSON object) each. */
-export function runRequests(opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string }): void {
+export function runRequests(opts: StoreFlags & { limit: number; json?: boolean; tunnel?: string; route?: string; redeliveries?: boolean }): void {
   const dir = resolveDataDir(opts.dataDir);
   // Nothing captured yet is an empty list, not an error.
   if (!existsSync(join(dir, DB_FILE))) return void process.stderr.write(`no captures yet in ${dir}\n`);
   const store = openStore(opts, true);
-  const out = listCaptures(store, opts.limit, { tunnel: opts.tunnel, route: opts.route }).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
+  const out = listCaptures(store, opts.limit, { tunnel: opts.tunnel, route: opts.route, redeliveries: opts.redeliveries === true }).map((c) => `${opts.json ? summaryJson(c) : summaryLine(c)}\n`);
   store.close();
   process.stdout.write(out.join(''));
 }

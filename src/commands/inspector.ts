@@ -6,11 +6,14 @@ import type { AgentEventMap, ReadyEvent, RequestEvent } from '../agent/events.js
 import { replayCapture, replayEvents } from '../agent/replay.js';
 import type { Target } from '../agent/target.js';
 import { toCurl } from '../capture/curl.js';
+import { diffExchanges, type DiffSide } from '../capture/diff.js';
+import { diffLines } from '../ui/diff-lines.js';
 import { findCapture, listCaptures, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST, RESPONSE } from '../capture/schema.js';
 import { searchBodies } from '../capture/search.js';
 import type { CaptureStore } from '../capture/store.js';
+import type { DeliveryLedger } from '../model/exchange.js';
 import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions, type ProjectTunnel, type TunnelInfo } from '../ui/inspector/controller.js';
@@ -28,6 +31,8 @@ export interface InspectorSetup {
   /** Where the agent forwards: replays go there too. */
   readonly target: Target;
   readonly store: CaptureStore | undefined;
+  /** The agent's ledger of deliveries: replays are redeliveries of what they replay. */
+  readonly deliveries?: DeliveryLedger;
   readonly ready: ReadyEvent;
   readonly embedded: boolean;
   /** The agent's `--host-header preserve`: replays keep the captured Host too. */
@@ -101,7 +106,7 @@ function actionsFor(setup: ActionSetup, events: EventEmitter<AgentEventMap>, han
   // As `hooktunnel replay` does (replayCapture): a recognised signature is made again (fresh timestamp, over this
   // body) when a secret for it is known; otherwise the captured headers go as they are, and the row's mark says how it fared.
   const send = async (c: Capture, target: Target, captured: Buffer, body?: Buffer): Promise<{ event: RequestEvent; note: string }> => {
-    const { event, resign } = await replayCapture(events, c, { target, capturedBody: captured, body, secrets: setup.secrets, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost });
+    const { event, resign } = await replayCapture(events, c, { target, capturedBody: captured, body, secrets: setup.secrets, timeoutMs: setup.timeoutMs, preserveHost: setup.preserveHost, deliveries: setup.deliveries });
     const text = resign && describeResign(resign, true);
     return { event, note: text ? `, ${resign.resigned ? text : `${text} (--verify)`}` : '' };
   };
@@ -137,6 +142,13 @@ function actionsFor(setup: ActionSetup, events: EventEmitter<AgentEventMap>, han
     async curlCommand(id) {
       const c = findCapture(needStore(store), id);
       return toCurl({ capture: { ...c, target: setup.targetFor(c).display }, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: Buffer.alloc(0) });
+    },
+    async loadDiff(a, b) {
+      const side = (id: string): DiffSide => {
+        const c = findCapture(needStore(store), id);
+        return { capture: c, requestBody: readBody(needStore(store), c.id, REQUEST), responseBody: readBody(needStore(store), c.id, RESPONSE) };
+      };
+      return diffLines(diffExchanges(side(a), side(b)));
     },
     copy: (text) => copyToClipboard(text),
     async searchBodies(needle, ids) {

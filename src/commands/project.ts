@@ -14,6 +14,7 @@ import type { RelayHandle } from '../relay/server.js';
 import { sanitize } from '../ui/format.js';
 import { batchedLines, type LineSink } from '../ui/printers.js';
 import { attachReporter } from '../ui/reporter.js';
+import { Deliveries, storeDeliveries } from '../capture/deliveries.js';
 import { connectRemembering, loadInspector, openCaptureStore, type AgentCliOptions } from './agent.js';
 import type { ProjectInspector } from './inspector.js';
 import type { Capture } from '../capture/queries.js';
@@ -91,6 +92,8 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
     });
   }
   process.stderr.write(`${chalk.gray(`  ${loaded.file}: ${plan.tunnels.length} tunnel(s)${secrets.length > 0 ? `, verifying ${[...new Set(secrets.map((s) => s.provider))].join(', ')}` : ''}`)}\n`);
+  // One ledger for all tunnels: a provider's delivery id is the same whichever tunnel it came through.
+  const deliveries = store ? storeDeliveries(store) : new Deliveries();
   for (const t of plan.tunnels) {
     // Subscribed before the link opens, as for one tunnel: nothing handed over at `ready` is missed.
     const events = new EventEmitter<AgentEventMap>();
@@ -115,7 +118,7 @@ export async function runProject(file: string | undefined, opts: AgentCliOptions
       const agent = await connectRemembering({
         relay: relayUrl, target, subdomain: t.subdomain, auth: t.auth, allowIps: t.allowIps, hostHeader: t.hostHeader,
         timeoutMs: t.timeoutMs ?? opts.timeout * 1000, token: opts.token ?? plan.token, forwardMissed: opts.forwardMissed,
-        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events, name: t.name,
+        verify: secrets.length > 0 ? { secrets } : undefined, routes: t.routes, noMatch: t.noMatch, events, name: t.name, deliveries,
       }, identities, key, t.subdomain !== undefined);
       agents.set(t.name, agent);
       try {

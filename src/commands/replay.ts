@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import { replayCapture, replayEvents } from '../agent/replay.js';
 import { parseTarget, type Target } from '../agent/target.js';
 import { findCapture, partialRequestBody, readBody, type Capture } from '../capture/queries.js';
+import { Deliveries, storeDeliveries } from '../capture/deliveries.js';
 import { attachRecorder } from '../capture/recorder.js';
 import { REQUEST } from '../capture/schema.js';
 import { DB_FILE, type CaptureStore } from '../capture/store.js';
@@ -124,6 +125,8 @@ export async function runReplay(id: string, flags: ReplayFlags): Promise<void> {
     target, capturedBody: captured, body, secrets, resign: flags.resign !== false, preserveHost,
     // Explicit --header values come last, so a signature header given by hand wins over the re-signed one.
     editHeaders: (headers) => applyHeaderOverrides(headers, flags.header ?? []),
+    // A store too old to hold delivery marks (read-only, not migrated) still marks the replay as one of the capture.
+    deliveries: store.format >= 7 ? storeDeliveries(store) : new Deliveries(),
   });
   store.close();
   reportResign(outcome.resign);

@@ -60,6 +60,15 @@ export interface Exchange {
   readonly ackAttempt?: DeliveryAttempt;
   /** Present when the target switched protocols (101): what passed over the upgraded connection. */
   readonly upgrade?: UpgradeSummary;
+  /**
+   * The provider's id of this delivery, as `provider:id` (`github:<X-GitHub-Delivery>`, `stripe:<event id>`, …; see
+   * webhooks/delivery.ts); `hooktunnel:<id>` for a replay of a request that had none. Absent when there is none.
+   */
+  readonly deliveryId?: string;
+  /** Present on a redelivery (the delivery id was seen before, or hooktunnel replayed it): the first capture's id. */
+  readonly redeliveryOf?: string;
+  /** With a delivery id: 1 for its first delivery, 2 for the next, and so on. */
+  readonly attempt?: number;
 }
 
 /** How a route answers: forwards (passthrough), acknowledges then delivers (ack), or answers itself (mock, fail). */
@@ -100,6 +109,18 @@ export interface UpgradeSummary {
   readonly bytesOut: number;
 }
 
+/** Where an exchange stands among the deliveries of its delivery id (see DeliveryLedger). */
+export type DeliveryMark = Pick<Exchange, 'deliveryId' | 'redeliveryOf' | 'attempt'>;
+
+/**
+ * Tells redeliveries apart: `place` is called once per exchange, in arrival order, with the delivery id its request
+ * carries (webhooks/delivery.ts) and the id it replays, and says which attempt it is. The agent keeps one in
+ * memory; with captures on, one backed by the store (capture/deliveries.ts) also knows earlier runs.
+ */
+export interface DeliveryLedger {
+  place(id: string, deliveryId: string | undefined, replayOf: string | undefined): DeliveryMark | undefined;
+}
+
 /** What is known of an exchange when its request arrives. `headers` are its `requestHeaders`. */
 export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel' | 'target' | 'method' | 'path' | 'replayOf' | 'tunnelName' | 'route' | 'mode' | 'ackAttempt'> {
   /** Headers as forwarded to the target (Exchange.requestHeaders). */
@@ -109,7 +130,7 @@ export interface ExchangeOpening extends Pick<Exchange, 'id' | 'time' | 'tunnel'
 /** What is known of an exchange when it ends. */
 export type ExchangeOutcome = Pick<Exchange,
   'status' | 'responseHeaders' | 'error' | 'message' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'requestTruncated' | 'responseTruncated' |
-  'requestComplete' | 'signature' | 'upgrade'>;
+  'requestComplete' | 'signature' | 'upgrade' | 'deliveryId' | 'redeliveryOf' | 'attempt'>;
 
 /** The one wording of a missed request's outcome, for the store, the inspector and the printers. */
 export const MISSED_MESSAGE = 'arrived while the agent was offline; the relay answered and kept it';

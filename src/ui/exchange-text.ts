@@ -24,6 +24,7 @@ export function exchangeText(c: Capture, requestBody: Buffer, responseBody: Buff
     `${chalk.gray('tunnel')} ${c.tunnelName !== undefined ? `${sanitize(c.tunnelName)} (${sanitize(c.tunnel)})` : sanitize(c.tunnel)}  ${chalk.gray('target')} ${sanitize(c.target)}` +
       (c.route !== undefined ? `  ${chalk.gray('route')} ${sanitize(c.route)}${c.mode ? ` (${c.mode})` : ''}` : ''),
     ...(c.ackAttempt ? [`${chalk.gray('delivery')} ${deliveryText({ ackAttempt: c.ackAttempt, delivery: deliveryState(c) })}`] : []),
+    ...(c.deliveryId ? [`${chalk.gray('delivery')} ${sanitize(c.deliveryId)}  ${chalk.gray('attempt')} ${c.attempt ?? 1}${c.redeliveryOf ? chalk.magenta(`  redelivery of ${c.redeliveryOf}`) : ''}`] : []),
     ...(c.signature ? [`${chalk.gray('signature')} ${signatureColour(c.signature.status)(sanitize(describeSignature(c.signature)))}`] : []),
     ...(c.upgrade ? [`${chalk.gray('upgraded')} ${chalk.cyan(sanitize(c.upgrade.protocol))}  ${c.upgrade.messagesIn} messages in, ${c.upgrade.messagesOut} out  ${formatBytes(c.upgrade.bytesIn)} in, ${formatBytes(c.upgrade.bytesOut)} out`] : []),
     '',

@@ -31,7 +31,8 @@ export function formatRequestLine(e: RequestEvent, c: ChalkInstance = chalk): st
   const route = e.route !== undefined ? `  ${c.cyan(`route ${sanitize(e.route)}${e.mode && e.mode !== 'passthrough' ? ` (${e.mode})` : ''}`)}` : '';
   const attempt = e.ackAttempt ? `  ${deliveryText(e, c)}` : '';
   const upgrade = e.upgrade ? `  ${c.cyan(`⇅ ${sanitize(e.upgrade.protocol)} ${e.upgrade.messagesIn}/${e.upgrade.messagesOut} msgs ${formatBytes(e.upgrade.bytesIn)} -> ${formatBytes(e.upgrade.bytesOut)}`)}` : '';
-  const tail = `${route}${attempt}${replay}${upgrade}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
+  const again = e.redeliveryOf ? `  ${c.magenta(`redelivery #${e.attempt ?? '?'} of ${e.redeliveryOf}`)}` : '';
+  const tail = `${route}${attempt}${replay}${again}${upgrade}${e.error ? `  ${c.red(e.error)}${e.message ? c.gray(` ${sanitize(e.message)}`) : ''}` : ''}`;
   return `${c.gray(formatClock(Date.now()))}  ${c.bold(sanitize(e.method).padEnd(6))} ${path}  ${status}  ${formatDuration(e.durationMs)}  ${formatBytes(e.requestBytes)} -> ${formatBytes(e.responseBytes)}${tail}`;
 }
 

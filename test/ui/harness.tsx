@@ -7,6 +7,8 @@ import { InspectorApp } from '../../src/ui/inspector/App.js';
 import { InspectorController, type CopyResult, type InspectorActions, type TunnelInfo } from '../../src/ui/inspector/controller.js';
 import { detailLines } from '../../src/ui/inspector/detail-lines.js';
 import { displayWidth } from '../../src/ui/text.js';
+import { diffExchanges } from '../../src/capture/diff.js';
+import { diffLines } from '../../src/ui/diff-lines.js';
 
 /** SGR colour sequences (the only escapes the inspector itself writes) removed. */
 export function withoutColours(frame: string): string {
@@ -74,6 +76,12 @@ export function fakeActions(store: Map<string, StoredExchange>, overrides: Parti
       calls.push(['copy', text]);
       return { copied: true, via: 'fakeclip' };
     },
+    async loadDiff(a, b) {
+      calls.push(['diff', a, b]);
+      const [x, y] = [store.get(a), store.get(b)];
+      if (!x || !y) throw new Error(`no capture with an id starting with "${x ? b : a}"`);
+      return diffLines(diffExchanges(x, y));
+    },
     async searchBodies(needle, ids) {
       calls.push(['search', needle, ids.length]);
       return new Set(ids.filter((id) => store.get(id)?.requestBody.toString().toLowerCase().includes(needle.toLowerCase())));
@@ -117,6 +125,7 @@ export function inspector(options: { size?: { columns: number; rows: number }; o
       requestBytes: full.requestBytes, responseBytes: full.responseBytes, error: full.error, message: full.message, replayOf: full.replayOf, signature: full.signature,
       route: full.route, mode: full.mode, ackAttempt: full.ackAttempt,
       ...(full.upgrade ? { upgrade: full.upgrade } : {}),
+      deliveryId: full.deliveryId, redeliveryOf: full.redeliveryOf, attempt: full.attempt,
     };
     events.emit('request', e);
     return full;

@@ -29,8 +29,8 @@ const end = (extra: Partial<CaptureEnd> = {}): CaptureEnd => ({
   requestTruncated: false, responseTruncated: false, ...extra,
 });
 
-/** The tables of format 4: without the columns formats 5 and 6 added. */
-const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?ack_attempts\s+INTEGER,\s*upgrade\s+TEXT/, '');
+/** The tables of format 4: without the columns formats 5, 6 and 7 added (and 7's index). */
+const SCHEMA_4 = SCHEMA.replace(/,\s*tunnel_name\s+TEXT[\s\S]*?attempt\s+INTEGER NOT NULL DEFAULT 0/, '').replace(/CREATE INDEX[^;]*;/, '');
 
 describe('capture store', () => {
   it('creates a 0700 directory and 0600 files whatever the umask', () => {
@@ -272,7 +272,7 @@ describe('capture store', () => {
     open(dir).close();
     const db = new Database(join(dir, DB_FILE));
     db.exec('DROP TABLE captures; DROP TABLE bodies;');
-    db.exec(SCHEMA.replace(/,\s*upgrade\s+TEXT/, ''));
+    db.exec(SCHEMA.replace(/,\s*upgrade\s+TEXT[\s\S]*?attempt\s+INTEGER NOT NULL DEFAULT 0/, '').replace(/CREATE INDEX[^;]*;/, ''));
     db.prepare("INSERT INTO captures (id, time, tunnel, target, method, path, req_headers, status, complete) VALUES ('old', 1, 't', 'x', 'GET', '/', '[]', 200, 1)").run();
     db.pragma('user_version = 5');
     db.close();

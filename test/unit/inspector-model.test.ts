@@ -19,6 +19,7 @@ function controller(options: { flushMs?: number; maxRows?: number } = {}) {
     curlCommand: async () => 'curl',
     copy: async () => ({ copied: false, reason: 'none' }),
     searchBodies: async () => new Set(),
+    loadDiff: async () => [],
     quit: () => calls.push('quit'),
   };
   const c = new InspectorController({ url: 'u', target: 't', relay: 'r', embedded: false }, actions, { flushMs: options.flushMs ?? 50, maxRows: options.maxRows });

@@ -55,12 +55,14 @@ function deliveryNote(row: ExchangeRow): string {
 }
 
 /** One row of the list, exactly `width` columns wide. */
-export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunnelWidth = 0): StyledLine {
+export function rowLine(row: ExchangeRow, width: number, selected: boolean, marked = false, tunnelWidth = 0): StyledLine {
   const col = columns(width, tunnelWidth);
   const failed = isFailure(row);
   const status = statusSpan(row);
   const marks: Span[] = [];
   if (row.replayOf) marks.push({ text: '↻', color: 'magenta' });
+  // A replay is a redelivery too: its ↻ says so already.
+  else if (row.redeliveryOf) marks.push({ text: '↺', color: 'magenta' });
   if (row.missed) marks.push({ text: '⏸', color: 'magenta' });
   if (row.signature) marks.push(signatureMark(row.signature));
   if (row.upgrade) marks.push({ text: '⇅', color: 'cyan' });
@@ -69,7 +71,8 @@ export function rowLine(row: ExchangeRow, width: number, selected: boolean, tunn
   const path = sanitize(`${row.error && !row.missed ? `${row.path}  ${row.error}` : row.path}${deliveryNote(row)}`);
   const spans: Span[] = [
     // Rows are printable ASCII unless the exchange or a mark is not: measuring ASCII is what keeps redraws cheap.
-    { text: selected ? '> ' : '  ', bold: true, color: 'cyan' },
+    // The second column marks the row that `d` compares with (marked with `m`).
+    { text: `${selected ? '>' : ' '}${marked ? '•' : ' '}`, bold: true, color: 'cyan' },
     { text: `${formatClock(row.time)} `, dim: true },
     ...(col.tunnel > 0 ? [{ text: `${pad(sanitize(row.tunnelName ?? ''), col.tunnel)} `, color: 'cyan' as const }] : []),
     { text: `${pad(sanitize(row.method), 7)} `, bold: true },
@@ -98,7 +101,7 @@ export function ExchangeList({ state }: { readonly state: InspectorState }) {
   const width = state.size.columns;
   const shown = state.visible.slice(state.top, state.top + height);
   const tunnelWidth = tunnelColumnWidth(state);
-  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected, tunnelWidth));
+  const lines: StyledLine[] = shown.map((row, i) => rowLine(row, width, state.top + i === state.selected, row.id === state.marked, tunnelWidth));
   if (shown.length === 0) {
     const empty = state.filter !== '' ? `nothing matches the filter "${state.filter}" (Esc clears it)` : `waiting for requests: send one to ${state.info.url}`;
     lines.push([{ text: `  ${empty}`, dim: true }]);

@@ -24,11 +24,11 @@ function keysLine(state: InspectorState): StyledLine {
     const follow: Span[] = state.follow || state.visible.length === 0 ? [] : [{ text: ' G follow', color: 'cyan' }];
     // A project run's own keys come before help and quit, which everyone knows to look for at the end.
     const project = state.info.tunnels ? `M mode ${state.info.tunnels.length > 1 ? 't tunnel ' : ''}` : '';
-    return [{ text: `↑↓ move ⏎ details r replay e edit c curl / filter ${project}? help q quit`, dim: true }, ...follow];
+    return [{ text: `↑↓ move ⏎ open r replay e edit c curl / filter ${project}? help m/d diff q quit`, dim: true }, ...follow];
   }
   const h = pageHeight(state.size, headerLines(state.info.tunnels));
   const position = page.lines.length > h ? `  ${page.scroll + 1}-${Math.min(page.scroll + h, page.lines.length)}/${page.lines.length}` : '';
-  const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl ? help q quit' : '↑↓ scroll ⏎ back q quit';
+  const keys = page.kind === 'detail' ? '↑↓ scroll ⏎ back r replay e edit c curl d diff ? help q quit' : '↑↓ scroll ⏎ back q quit';
   // In a narrow terminal the line is cut at its end: the position goes first there, the keys (also in ? help) after.
   if (displayWidth(keys + position) > state.size.columns && position !== '') return [{ text: `${position.trim()}  `, color: 'cyan' }, { text: keys, dim: true }];
   return [{ text: keys, dim: true }, { text: position, color: 'cyan' }];

@@ -31,6 +31,7 @@ function facts(state: InspectorState): Span[] {
   }
   out.push({ text: plural(counts.requests, 'request') });
   if (counts.errors > 0) out.push({ text: plural(counts.errors, 'error'), color: 'red', bold: true });
+  if ((counts.redeliveries ?? 0) > 0) out.push({ text: plural(counts.redeliveries!, 'redelivery').replace('redeliverys', 'redeliveries'), color: 'magenta' });
   if (counts.dropped > 0) out.push({ text: `${counts.dropped} lost while offline`, color: 'red' });
   // The embedded relay's address is the public URL's origin, on the first line already: what matters is its reach.
   if (connection.state === 'online') out.push({ text: info.embedded ? 'embedded relay: local only' : `relay ${info.relay}`, dim: true });

@@ -146,7 +146,8 @@ export class InspectorController {
     if (events.length === 0 || this.disposed) return;
     const { rows, completed } = applyEvents(this.state.rows, events, this.maxRows);
     const { requests, errors } = this.state.counts;
-    const counts = { ...this.state.counts, requests: requests + completed.length, errors: errors + completed.filter(isFailure).length };
+    const redeliveries = (this.state.counts.redeliveries ?? 0) + completed.filter((r) => r.redeliveryOf !== undefined).length;
+    const counts = { ...this.state.counts, requests: requests + completed.length, errors: errors + completed.filter(isFailure).length, redeliveries };
     this.state = { ...this.state, rows, counts };
     this.set(this.refilter());
     this.bodies.add(completed.map((r) => r.id));
@@ -386,6 +387,34 @@ export class InspectorController {
     clearTimeout(this.noticeTimer);
     this.state = { ...this.state, notice: undefined };
     this.setFilter([...(next !== undefined ? [`tunnel:${next}`] : []), ...rest].join(' '));
+  }
+
+  /** Marks the selected exchange (again: unmarks it), for `d` to compare with. */
+  mark(): void {
+    const row = this.state.visible[this.state.selected];
+    if (!row) return this.notify('no exchange selected', 'error');
+    if (this.state.marked === row.id) {
+      this.set({ marked: undefined });
+      return this.notify(`unmarked ${row.id}`);
+    }
+    this.set({ marked: row.id });
+    this.notify(`marked ${row.id}: select another and press d to compare`, 'ok');
+  }
+
+  /** Opens the diff of the exchange (the open detail's, else the selected one) against the marked one. */
+  showDiff(): void {
+    const marked = this.state.marked;
+    if (marked === undefined) return this.notify('mark an exchange with m first, then select another and press d', 'error');
+    const id = this.target();
+    if (id === undefined) return;
+    if (id === marked) return this.notify(`${id} is the marked exchange: select another to compare with it`, 'error');
+    const token = ++this.pageToken;
+    this.state = { ...this.state, follow: false };
+    this.openPage('diff', [line('comparing…', { dim: true })], { id, loading: true });
+    const show = (lines: readonly StyledLine[]): void => {
+      if (token === this.pageToken) this.openPage('diff', lines, { id });
+    };
+    this.actions.loadDiff(marked, id).then(show, (err: unknown) => show([line(`cannot compare ${marked} with ${id}: ${messageOf(err)}`, { color: 'red' })]));
   }
 
   /** Leaves the inspector. */

@@ -83,6 +83,7 @@ function pageKey(c: InspectorController, input: string, key: KeyPress): void {
   if (input === '?') return c.showHelp();
   if (kind === 'curl' && input === 'c') return c.closePage();
   if (kind !== 'detail') return;
+  if (input === 'd') return c.showDiff();
   if (input === 'r') return c.replay();
   if (input === 'e') return c.edit();
   if (input === 'c') return c.copyCurl();
@@ -109,6 +110,8 @@ function listKey(c: InspectorController, input: string, key: KeyPress): void {
   if (input === 'u') return c.copyUrl();
   if (input === 'M') return c.cycleMode();
   if (input === 't') return c.cycleTunnelFilter();
+  if (input === 'm') return c.mark();
+  if (input === 'd') return c.showDiff();
 }
 
 /** The key map: one key press (or several typed at once) to the controller's intents, by what is on screen. */

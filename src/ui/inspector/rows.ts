@@ -4,7 +4,7 @@ import { missedOutcome, type Exchange } from '../../model/exchange.js';
 
 /** One exchange as the inspector's list holds it: what the list shows and filters on, never a body. */
 export interface ExchangeRow
-  extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature'>,
+  extends Pick<Exchange, 'id' | 'time' | 'method' | 'path' | 'status' | 'durationMs' | 'requestBytes' | 'responseBytes' | 'error' | 'message' | 'replayOf' | 'signature' | 'deliveryId' | 'redeliveryOf' | 'attempt'>,
     Partial<Pick<Exchange, 'missed' | 'tunnelName' | 'route' | 'mode' | 'ackAttempt' | 'upgrade'>> {
   /** Still in flight. */
   readonly pending?: boolean;
@@ -41,12 +41,22 @@ export function finishedRow(e: RequestEvent, previous: ExchangeRow | undefined, 
     replayOf: e.replayOf ?? previous?.replayOf, signature: e.signature, earlier: previous?.earlier,
     ...routing({ ...previous, ...e, tunnelName: previous?.tunnelName }),
     ...(e.upgrade ? { upgrade: e.upgrade } : {}),
+    ...delivery(e),
+  };
+}
+
+/** The delivery fields that are there (an exchange without a delivery id has none). */
+function delivery(e: Pick<ExchangeRow, 'deliveryId' | 'redeliveryOf' | 'attempt'>): Pick<ExchangeRow, 'deliveryId' | 'redeliveryOf' | 'attempt'> {
+  return {
+    ...(e.deliveryId !== undefined ? { deliveryId: e.deliveryId } : {}),
+    ...(e.redeliveryOf !== undefined ? { redeliveryOf: e.redeliveryOf } : {}),
+    ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
   };
 }
 
 /** The row of a request that arrived while the agent was away. */
 export function missedRow(e: MissedEvent): ExchangeRow {
-  return { id: e.id, time: e.time, method: e.method, path: e.path, ...missedOutcome(e.status, e.body.length), missed: true, signature: e.signature };
+  return { id: e.id, time: e.time, method: e.method, path: e.path, ...missedOutcome(e.status, e.body.length), missed: true, signature: e.signature, ...delivery(e) };
 }
 
 /** The row of a stored capture (shown at start, so that a restart keeps the history). */
@@ -54,9 +64,12 @@ export function captureRow(c: Capture): ExchangeRow {
   return {
     id: c.id, time: c.time, method: c.method, path: c.path, status: c.status, durationMs: c.durationMs, requestBytes: c.requestBytes,
     responseBytes: c.responseBytes, error: c.error, message: c.message, replayOf: c.replayOf, missed: c.missed || undefined,
-    signature: c.signature, earlier: true, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}),
+    signature: c.signature, earlier: true, ...routing(c), ...(c.upgrade ? { upgrade: c.upgrade } : {}), ...delivery(c),
   };
 }
+
+/** The filter word that keeps only redeliveries. */
+export const REDELIVERY_FILTER = 'is:redelivery';
 
 /** A filter as typed, taken apart: `tunnel:NAME` and `route:NAME` words, and the rest (text, status, status class). */
 export interface ParsedFilter {
@@ -84,7 +97,7 @@ export function parseFilter(filter: string): ParsedFilter {
 
 /**
  * Whether a row matches the filter: its tunnel and route when the filter names them (exactly, any case), and the
- * text as a substring of `METHOD path status`, a status class (`4xx`), or a body match found by the store (`bodyMatch`).
+ * text as a substring of `METHOD path status`, a status class (`4xx`), `is:redelivery`, or a body match found by the store (`bodyMatch`).
  */
 export function matchesFilter(row: ExchangeRow, typed: ParsedFilter | string, bodyMatch: boolean): boolean {
   const filter = typeof typed === 'string' ? parseFilter(typed) : typed;
@@ -92,6 +105,7 @@ export function matchesFilter(row: ExchangeRow, typed: ParsedFilter | string, bo
   if (filter.route !== undefined && (row.route ?? '').toLowerCase() !== filter.route) return false;
   const needle = filter.text;
   if (needle === '') return true;
+  if (needle === REDELIVERY_FILTER) return row.redeliveryOf !== undefined;
   if (bodyMatch) return true;
   const cls = /^([1-5])xx$/.exec(needle);
   if (cls) return Math.floor(row.status / 100) === Number(cls[1]);

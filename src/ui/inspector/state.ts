@@ -38,6 +38,8 @@ export interface InspectorActions {
   editAndReplay(id: string): Promise<string>;
   /** The exchange's request as a curl command. */
   curlCommand(id: string): Promise<string>;
+  /** The lines of the diff of two stored exchanges (`a` the marked one), as `hooktunnel diff` prints them. */
+  loadDiff(a: string, b: string): Promise<StyledLine[]>;
   /** Puts text on the clipboard, when there is one. */
   copy(text: string): Promise<CopyResult>;
   /** Which of `ids` have `needle` in a body (a store query; bodies never come to the UI). */
@@ -65,7 +67,7 @@ export interface Notice {
 
 /** A scrolling page over the list: an exchange's detail, the help, a curl command that could not be copied. */
 export interface Page {
-  readonly kind: 'detail' | 'help' | 'curl';
+  readonly kind: 'detail' | 'help' | 'curl' | 'diff';
   /** The exchange shown (detail, curl). */
   readonly id?: string;
   /** Lines wrapped to the terminal width. */
@@ -78,8 +80,11 @@ export interface Page {
 export interface InspectorState {
   readonly info: TunnelInfo;
   readonly connection: Connection;
-  /** This run's exchanges and failures; `earlier`: rows read from the store at start; `dropped`: lost while offline. */
-  readonly counts: { readonly requests: number; readonly errors: number; readonly earlier: number; readonly dropped: number };
+  /**
+   * This run's exchanges, failures and redeliveries; `earlier`: rows read from the store at start; `dropped`: lost
+   * while offline.
+   */
+  readonly counts: { readonly requests: number; readonly errors: number; readonly earlier: number; readonly dropped: number; readonly redeliveries?: number };
   /** Rows kept in memory, oldest first (at most `maxRows`). */
   readonly rows: readonly ExchangeRow[];
   /** The rows that pass the filter. */
@@ -92,6 +97,8 @@ export interface InspectorState {
   readonly follow: boolean;
   readonly filter: string;
   readonly editingFilter: boolean;
+  /** The exchange marked with `m`: `d` shows the diff of the selected one against it. */
+  readonly marked?: string;
   readonly page?: Page;
   readonly notice?: Notice;
   readonly size: Size;
