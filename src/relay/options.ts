@@ -77,6 +77,11 @@ export interface ClusterOptions {
   readonly secret: string;
   /** How long a dead node's tunnels stay held by it (it stopped renewing). Default 15 s. */
   readonly leaseMs?: number;
+  /**
+   * How long a node trusts what it looked up of a tunnel held by another node (that node, the tunnel's access rules)
+   * before asking Redis again; a holder that refuses or cannot be reached is asked about again at once. Default 1 s.
+   */
+  readonly holderCacheMs?: number;
   /** Prefix of every Redis key (several clusters can share one Redis). Default `hooktunnel:`. */
   readonly prefix?: string;
 }

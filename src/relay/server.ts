@@ -343,7 +343,7 @@ class Relay {
   private toTunnel(req: IncomingMessage, res: ServerResponse, tunnel: string, path: string): void {
     const here = this.local.get(tunnel);
     if (here) return this.serveTunnel(req, res, tunnel, path, here.access, here.session);
-    this.store.directory.lookup(tunnel).then(
+    (this.cluster ? this.cluster.lookup(tunnel) : this.store.directory.lookup(tunnel)).then(
       (record) => {
         if (!record) return sendError(res, ErrorCode.TunnelNotFound, `tunnel "${tunnel}" is not connected`);
         // It may have connected here while the store answered.

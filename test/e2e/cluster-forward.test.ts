@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RelayHandle } from '../../src/index.js';
@@ -211,5 +212,40 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
     expect(ok.status).toBe(204);
     for (let i = 0; i < 200 && missed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(missed).toEqual(['/late late body']);
+  });
+
+  it('a node remembers which node holds a tunnel (a burst of crossing requests asks Redis far less than once each); when the agent moves, the old holder\'s 421 sends the request on to the new one', { timeout: 20_000 }, async () => {
+    const prefix = `fwd${++n}:`;
+    const node = async (): Promise<RelayHandle> => {
+      const port = await freePort();
+      // A cache longer than the test: what the request after the move finds in it is surely stale.
+      return startRelay({ port, heartbeatMs: 300, offline: { waitMs: 0 }, cluster: { redis: redis.url, url: `http://127.0.0.1:${port}`, secret: SECRET, prefix, holderCacheMs: 60_000 } });
+    };
+    const home = await node();
+    const other = await node();
+    const next = await node();
+    const target = await startTarget((req, res) => res.end(`got ${req.url}`));
+    const first = await startAgent(home, target.url, { subdomain: 'moving' });
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    onTestFinished(() => void client.quit());
+    await client.connect();
+    const commands = async (): Promise<number> => Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))![1]);
+
+    expect((await send(other.url, '/t/moving/first')).body.toString()).toBe('got /first');
+    const before = await commands();
+    for (let i = 0; i < 50; i++) expect((await send(other.url, `/t/moving/${i}`)).body.toString()).toBe(`got /${i}`);
+    // Heartbeat renewals of the three nodes run meanwhile; one lookup per request would be 50 on its own.
+    expect((await commands()) - before - 1).toBeLessThan(25);
+
+    const moved: string[] = [];
+    const second = await startAgent(next, target.url, { subdomain: 'moving', secret: first.secret });
+    second.events.on('request', (e) => moved.push(e.path));
+    for (let i = 0; i < 200 && home.stats().tunnels > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(home.stats().tunnels).toBe(0);
+    // `other` still believes home holds it: home answers 421, other looks it up again and forwards to next.
+    const res = await send(other.url, '/t/moving/after');
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe('got /after');
+    expect(moved).toEqual(['/after']);
   });
 });

@@ -5,9 +5,14 @@ import { stripHopByHop, type RequestHead } from '../../protocol/index.js';
 import type { LocalTunnels } from '../local.js';
 import { sendError } from '../respond.js';
 import type { AgentSession } from '../session.js';
-import type { Inbox, TunnelDirectory } from '../store/types.js';
+import type { Inbox, TunnelDirectory, TunnelRecord } from '../store/types.js';
 import { ADDED_HOST_HEADER, AUTH_HEADER, CLUSTER_PREFIX, NOT_HERE_HEADER, REMOTE_HEADER, verify } from './auth.js';
 import { NodeForwarder } from './forward.js';
+
+/** How long a node trusts what it learned of another node holding a tunnel (its holder and access rules). */
+export const HOLDER_CACHE_MS = 1000;
+/** At most this many tunnels held elsewhere are remembered. */
+const HOLDER_CACHE_ENTRIES = 10_000;
 
 /** This relay as a node of a cluster: where the other nodes reach it, and the secret they share. */
 export interface ClusterIdentity {
@@ -15,6 +20,8 @@ export interface ClusterIdentity {
   readonly url: string;
   /** Shared by every node: signs node-to-node requests. */
   readonly secret: string;
+  /** See ClusterOptions.holderCacheMs. Default HOLDER_CACHE_MS. */
+  readonly holderCacheMs?: number;
 }
 
 /** What a cluster node needs from the relay around it. */
@@ -33,6 +40,11 @@ export interface ClusterContext {
  */
 export class ClusterNode {
   private readonly forwarder: NodeForwarder;
+  /**
+   * Tunnels found held by other nodes lately (HOLDER_CACHE_MS): a stream of requests crossing to one tunnel asks Redis
+   * once a second, not once per request. A holder that refuses or cannot be reached is forgotten at once.
+   */
+  private readonly holders = new Map<string, { readonly record: TunnelRecord; readonly until: number }>();
 
   constructor(
     readonly identity: ClusterIdentity,
@@ -52,12 +64,31 @@ export class ClusterNode {
   }
 
   /**
+   * The directory's record of `tunnel`, not connected here: from what this node learned in the last HOLDER_CACHE_MS
+   * when another node held it then, else from the store.
+   */
+  async lookup(tunnel: string): Promise<TunnelRecord | undefined> {
+    const now = Date.now();
+    const cached = this.holders.get(tunnel);
+    if (cached && cached.until > now) return cached.record;
+    const record = await this.ctx.directory.lookup(tunnel);
+    this.holders.delete(tunnel);
+    if (record?.holder && record.holder !== this.identity.url) {
+      // Insertion order is age order: past the bound, the oldest entry goes.
+      if (this.holders.size >= HOLDER_CACHE_ENTRIES) this.holders.delete(this.holders.keys().next().value!);
+      this.holders.set(tunnel, { record, until: now + (this.identity.holderCacheMs ?? HOLDER_CACHE_MS) });
+    }
+    return record;
+  }
+
+  /**
    * Sends a request that passed this node's gatekeeping to `holder`. When the holder says it does not hold the tunnel
    * (the agent just moved), the directory is asked once more; when the tunnel is then here, it is served here. When
    * no node takes it, `away` gets the request whole: it waits for the agent like any request for an absent one.
    */
   async deliver(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, holder: string, away: () => void): Promise<void> {
     let result = await this.forwarder.forward(holder, tunnel, head, req, res);
+    if (result !== 'served') this.holders.delete(tunnel);
     if (result === 'not_here') {
       let record;
       try {
