@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { decodeContent } from '../model/content-encoding.js';
 import type { SignatureCheck } from '../model/signature.js';
 import { headerPairs, headerValue } from '../protocol/headers.js';
 import { diffJson, type JsonChange } from './diff-json.js';
@@ -115,16 +115,7 @@ function headersSame(d: HeaderDiff): boolean {
 
 /** The body as its content-encoding decodes (bounded); as stored when not encoded or not decodable. */
 function decoded(body: Buffer, headers: readonly string[]): Buffer {
-  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
-  const opts = { maxOutputLength: MAX_STRUCTURED_BYTES + 1 };
-  try {
-    if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body, opts);
-    if (encoding === 'deflate') return inflateSync(body, opts);
-    if (encoding === 'br') return brotliDecompressSync(body, opts);
-  } catch {
-    // Broken, or larger than the bound: compared as stored.
-  }
-  return body;
+  return decodeContent(body, headerValue(headers, 'content-encoding'), MAX_STRUCTURED_BYTES + 1) ?? body;
 }
 
 function isText(buf: Buffer): boolean {

@@ -1,4 +1,4 @@
-import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
+import { decodeContent } from '../model/content-encoding.js';
 import { headerValue } from '../protocol/headers.js';
 import { formatBytes, sanitize } from './format.js';
 
@@ -6,19 +6,6 @@ import { formatBytes, sanitize } from './format.js';
 export const PREVIEW_BYTES = 64 * 1024;
 /** A compressed body is decompressed for preview up to this size, never more (a zip bomb stays small). */
 export const INFLATE_CAP = 1024 * 1024;
-
-/** Decodes gzip/deflate/br for display, bounded by INFLATE_CAP; undefined when it is not compressed or broken. */
-function decompress(body: Buffer, encoding: string | undefined): Buffer | undefined {
-  const opts = { maxOutputLength: INFLATE_CAP };
-  try {
-    if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body, opts);
-    if (encoding === 'deflate') return inflateSync(body, opts);
-    if (encoding === 'br') return brotliDecompressSync(body, opts);
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
 
 /** True when `buf` is valid UTF-8 text without binary control bytes. */
 export function isText(buf: Buffer): boolean {
@@ -57,7 +44,7 @@ export function previewBody(body: Buffer, headers: readonly string[], totalBytes
   const notes: string[] = [];
   if (truncated) notes.push(`(stored ${formatBytes(body.length)} of ${formatBytes(totalBytes)}: truncated at the capture limit)`);
   const encoding = headerValue(headers, 'content-encoding')?.toLowerCase();
-  const inflated = decompress(body, encoding);
+  const inflated = decodeContent(body, encoding, INFLATE_CAP);
   if (inflated) notes.push(`(${encoding}, ${formatBytes(body.length)} -> ${formatBytes(inflated.length)}${inflated.length >= INFLATE_CAP ? '+, preview cut' : ''})`);
   const shown = inflated ?? body;
   const type = headerValue(headers, 'content-type')?.toLowerCase() ?? '';
