@@ -2,17 +2,23 @@
 // connected to node B. The same 1 KiB POST load is sent to node B (the tunnel is connected there: no Redis round
 // trip) and to node A (the request crosses to B over the signed node-to-node HTTP hop), taken in turn. Reported:
 // p50 at c=1, throughput at c=64, CPU per exchange of each node, the agent and Redis, and Redis commands per
-// exchange (from INFO's total_commands_processed, which includes the nodes' heartbeat renewals).
+// exchange (from INFO's total_commands_processed, which includes the nodes' heartbeat renewals). Then what the
+// state costs in Redis: used_memory and commands per second with CLUSTER_IDLE idle tunnels held through node A
+// (bench/idle-agents.js), and used_memory per kept 1 KiB request once the agent is gone.
 import { createServer, connect } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, RELAY_LOAD_FLAGS, ROUNDS, SECONDS, WARMUP_SECONDS } from './config.js';
+import { BENCH_DIR, CLI, RELAY_LOAD_FLAGS, ROUNDS, SECONDS, WARMUP_SECONDS } from './config.js';
 import { agentProblems, startAgent, startTarget } from './parts.js';
 import { Child, childEnv, progress, sleep, tmpDir } from './proc.js';
 import { combine, wrk } from './wrk.js';
 
 const SECRET = 'bench-cluster-secret-0123456789abcdef';
+/** Idle tunnels held through one node for the footprint figures. */
+const CLUSTER_IDLE = 1000;
+/** Requests kept for the absent agent for the footprint figures. */
+const CLUSTER_KEPT = 500;
 
 /** A port that was free a moment ago: a node's --cluster-url must be known before it starts. */
 async function freePort() {
@@ -55,6 +61,54 @@ async function commandsProcessed(port) {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
 }
 
+async function usedMemory(port) {
+  const info = await redisCommand(port, 'INFO memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+/** Redis memory and command rate per idle tunnel, then per kept request (the agent stopped). */
+async function footprint(redis, a, agent, crossing) {
+  progress(`cluster footprint: ${CLUSTER_IDLE} idle tunnels through node A, then ${CLUSTER_KEPT} requests kept for an absent agent`);
+  const idle = new Child('cluster idle-agents', process.execPath, [join(BENCH_DIR, 'idle-agents.js'), String(a.port)]);
+  try {
+    await sleep(500);
+    const mem0 = await usedMemory(redis.port);
+    idle.send(`open ${CLUSTER_IDLE}`);
+    const line = await idle.waitLine((l) => /"type":"(open|error)"/.test(l), 120_000, `${CLUSTER_IDLE} ready tunnels`);
+    if (JSON.parse(line).type === 'error') throw new Error(`cluster idle tunnels: ${line}`);
+    await sleep(1000);
+    const mem1 = await usedMemory(redis.port);
+    // Commands while nothing but heartbeats happen: 3 heartbeats of 5 s with the tunnels held.
+    const c0 = await commandsProcessed(redis.port);
+    const quiet = 15_000;
+    await sleep(quiet);
+    const c1 = await commandsProcessed(redis.port);
+    idle.send('close');
+    await idle.exitPromise;
+    await agent.stop();
+    await sleep(1000);
+    const mem2 = await usedMemory(redis.port);
+    const body = JSON.stringify({ type: 'invoice.paid', pad: 'x'.repeat(1000) }).slice(0, 1024);
+    let kept = 0;
+    for (let i = 0; i < CLUSTER_KEPT; i++) {
+      const res = await fetch(`${crossing}/kept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.status === 503) kept++;
+    }
+    const mem3 = await usedMemory(redis.port);
+    return {
+      idleTunnels: CLUSTER_IDLE,
+      redisBytesPerTunnel: (mem1 - mem0) / CLUSTER_IDLE,
+      redisCommandsPerTunnelPerSecond: (c1 - c0 - 1) / CLUSTER_IDLE / (quiet / 1000),
+      keptRequests: kept,
+      keptBodyBytes: Buffer.byteLength(body),
+      redisBytesPerKeptRequest: kept > 0 ? (mem3 - mem2) / kept : NaN,
+    };
+  } finally {
+    await idle.stop().catch(() => {});
+  }
+}
+
 async function startRedisServer() {
   const port = await freePort();
   const dir = join(tmpDir(), 'redis');
@@ -74,7 +128,7 @@ async function startRedisServer() {
 async function startNode(name, redisPort) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [CLI, 'relay', '--host', '127.0.0.1', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}/0`, '--cluster-url', url, ...RELAY_LOAD_FLAGS];
+  const args = [CLI, 'relay', '--host', '127.0.0.1', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}/0`, '--cluster-url', url, ...RELAY_LOAD_FLAGS, '--offline-wait', '0', '--offline-max', String(CLUSTER_KEPT * 2), '--tunnels-per-token', String(CLUSTER_IDLE + 10)];
   const n = new Child(name, process.execPath, args, { env: childEnv({ HOOKTUNNEL_CLUSTER_SECRET: SECRET }) });
   await n.waitLine((l) => /^hooktunnel relay listening on 127\.0\.0\.1:\d+/.test(l), 15_000, '"listening" line');
   n.port = port;
@@ -130,8 +184,10 @@ export async function clusterPhase() {
       }
     }
     problems.push(...agentProblems(agent));
+    const costs = await footprint(redis, a, agent, crossing);
+    if (costs.keptRequests !== CLUSTER_KEPT) problems.push(`cluster: ${costs.keptRequests} of ${CLUSTER_KEPT} requests for the absent agent were answered 503 (kept)`);
     for (const c of [a, b, redis, target]) if (c.exited) problems.push(`${c.name} exited during the cluster phase (${JSON.stringify(c.exitInfo)})`);
-    return { paths: paths.map(({ key, label }) => ({ key, label })), figures, problems };
+    return { paths: paths.map(({ key, label }) => ({ key, label })), figures, footprint: costs, problems };
   } finally {
     for (const c of started.reverse()) await c.stop().catch(() => {});
   }

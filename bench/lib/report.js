@@ -98,6 +98,8 @@ export function report(results) {
     const l = C.figures.c1.local;
     const x = C.figures.c1.crossing;
     out.push(`crossing nodes adds ${f(x.p50Ms - l.p50Ms, 3)} ms at p50 (c=1); c=64 throughput ${ratio(C.figures.c64.crossing.okRps / C.figures.c64.local.okRps)} of the local path`);
+    const P = C.footprint;
+    if (P) out.push(`in Redis: ${f(P.redisBytesPerTunnel, 0)} bytes and ${f(P.redisCommandsPerTunnelPerSecond, 3)} commands/s per held tunnel (${P.idleTunnels} idle); ${f(P.redisBytesPerKeptRequest, 0)} bytes per kept request of ${P.keptBodyBytes} body bytes (${P.keptRequests} kept)`);
   } else if (C?.missing) out.push('', C.missing);
   out.push('');
   const S = results.startup;

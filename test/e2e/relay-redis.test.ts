@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent } from '../../src/index.js';
 import { DEFAULT_OFFLINE_LIMITS } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
@@ -102,6 +106,49 @@ describe.skipIf(lacks('the Redis relay tests', 'redis-server'))('two relays shar
     } finally {
       await restarted?.stop();
       await own.stop();
+    }
+  });
+
+  it('requests kept in Redis survive Redis killed (-9) and restarted on its append-only file: the agent gets each once', { timeout: 30_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-redis-aof-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await startRedis({ dir, appendonly: true });
+    let second: TestRedis | undefined;
+    try {
+      const store = await openRedisStore(first.url, {
+        prefix: 'aof:', reservationMs: 60_000, offline: DEFAULT_OFFLINE_LIMITS, limits: { tunnelsPerToken: 10, requestsPerMinute: 6000 },
+      });
+      const relay = await startRelay({ store, heartbeatMs: 100, offline: { waitMs: 0 }, onStateError: () => {} });
+      const target = await startTarget((_req, res) => res.end('ok'));
+      const away = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'kept-aof' });
+      const secret = away.secret;
+      await away.close();
+      await until(() => relay.stats().tunnels === 0, 'the agent to leave');
+      const bodies = [Buffer.from('first kept'), randomBytes(100_000), Buffer.from([0, 255, 0])];
+      for (const [i, body] of bodies.entries()) {
+        const res = await send(relay.url, `/t/kept-aof/hook/${i}`, { method: 'POST', body });
+        expect(res.headers['x-hooktunnel-error']).toBe('agent_offline');
+        expect(res.body.toString()).toMatch(/was kept/);
+      }
+
+      await first.kill();
+      second = await startRedis({ port: first.port, dir, appendonly: true });
+      // The relay's client reconnects by itself; until then a connecting agent is refused relay_store_unavailable.
+      const missed: Array<{ path: string; sha: string }> = [];
+      let back;
+      for (let i = 0; i < 50 && !back; i++) {
+        back = await connectAgent({ relay: relay.url, target: target.url, subdomain: 'kept-aof', secret }).catch(() => undefined);
+        if (!back) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(back).toBeDefined();
+      back!.events.on('missed', (e) => missed.push({ path: e.path, sha: createHash('sha256').update(e.body).digest('hex') }));
+      await until(() => missed.length >= 3, 'the kept requests');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(missed).toEqual(bodies.map((b, i) => ({ path: `/hook/${i}`, sha: createHash('sha256').update(b).digest('hex') })));
+      await back!.close();
+    } finally {
+      await second?.stop();
+      await first.stop();
     }
   });
 });

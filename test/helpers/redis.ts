@@ -13,7 +13,10 @@ export interface TestRedis {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** Ends it with SIGTERM (Redis writes what it has) and waits; removes its directory unless the caller gave it. */
   stop(): Promise<void>;
+  /** Ends it with SIGKILL, as a crash would, and waits for the exit (the directory stays until stop()). */
+  kill(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -24,8 +27,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function startOnce(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
+function startOnce(port: number, dir: string, appendonly: boolean): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -55,15 +58,21 @@ function startOnce(port: number, dir: string): Promise<ChildProcess> {
 /**
  * Starts redis-server on a free loopback port (picked, then bound by redis-server; another process could take it
  * in between, so a start that fails is tried again on another port, three times at most), or on `port` (a restart).
+ * `dir`: its working directory (the caller's, kept: a restart with `appendonly` reads the append-only file back);
+ * by default a private one, removed by stop(). `appendonly`: Redis's AOF on, as the README advises for a cluster.
  */
-export async function startRedis(at?: { port: number }): Promise<TestRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-redis-'));
+export async function startRedis(at?: { port?: number; dir?: string; appendonly?: boolean }): Promise<TestRedis> {
+  const own = at?.dir === undefined;
+  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), 'hooktunnel-redis-'));
+  const removeDir = (): void => {
+    if (own) rmSync(dir, { recursive: true, force: true });
+  };
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = at?.port ?? (await freePort());
     let child: ChildProcess;
     try {
-      child = await startOnce(port, dir);
+      child = await startOnce(port, dir, at?.appendonly === true);
     } catch (err) {
       lastError = err as Error;
       continue;
@@ -76,10 +85,14 @@ export async function startRedis(at?: { port: number }): Promise<TestRedis> {
       async stop() {
         if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
         await exited;
-        rmSync(dir, { recursive: true, force: true });
+        removeDir();
+      },
+      async kill() {
+        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
+        await exited;
       },
     };
   }
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
   throw lastError!;
 }
