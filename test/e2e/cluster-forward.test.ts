@@ -1,6 +1,5 @@
 import { request } from 'node:http';
 import { Redis } from 'ioredis';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RelayHandle } from '../../src/index.js';
 import { sign } from '../../src/relay/cluster/auth.js';
@@ -10,19 +9,12 @@ import { pausedResponse, rawExchange, send } from '../helpers/http.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { readBody, startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
+import { freePort } from '../helpers/ports.js';
 
 // Forwarding between cluster nodes in detail, with in-process nodes on one real redis-server: what the target sees
 // through another node is what it sees through the node its agent is on, and gatekeeping happens once.
 
 const SECRET = 'forward-test-secret-0123456789';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** POSTs `parts` chunked (no Content-Length) and reads the answer. */
 function sendChunked(base: string, path: string, parts: Buffer[]): Promise<{ status: number; body: Buffer }> {

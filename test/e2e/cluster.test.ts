@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -12,6 +11,7 @@ import { send, splitPublicUrl } from '../helpers/http.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { CLI, readBody, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
+import { freePort, listening } from '../helpers/ports.js';
 
 // The README's cluster, really run: a redis-server, three `hooktunnel relay --redis …` processes and Caddy in front
 // as the load balancer (round robin), all on loopback. Agents dial Caddy; senders call Caddy or a node directly.
@@ -20,32 +20,6 @@ const SECRET = 'cluster-test-secret-0123456789abcdef';
 const TOKEN = 'cluster-test-token';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/** A port that was free a moment ago (the nodes' cluster URLs must be known before they start). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Resolves once something accepts connections on 127.0.0.1:port; gives up after `timeoutMs`. */
-async function listening(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

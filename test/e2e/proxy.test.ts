@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readBody, runCli, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
+import { freePort, listening } from '../helpers/ports.js';
 
 // The README's "behind a TLS proxy" setup, really run: Caddy terminates TLS for tunnel.test and *.tunnel.test and
 // proxies to a relay started with --trust-proxy. The certificate is a test CA's (the README's DNS challenge needs
@@ -21,30 +21,6 @@ function certificates(dir: string): { ca: string; cert: string; key: string } {
   writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=DNS:${DOMAIN},DNS:*.${DOMAIN},IP:127.0.0.1\n`);
   run('x509', '-req', '-in', 'site.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'site.pem', '-days', '2', '-extfile', 'ext.cnf');
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'site.pem'), key: join(dir, 'site.key') };
-}
-
-/** A port that was free a moment ago (Caddy cannot listen on port 0 and report the port). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Resolves once something accepts connections on 127.0.0.1:port; gives up after `timeoutMs`. */
-async function listening(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(true));
-      socket.on('error', () => resolve(false));
-      socket.setTimeout(1000, () => resolve(false));
-    }).catch(() => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Starts Caddy in front of the relay on `relayPort`; stopped (by its PID) when the test ends. */

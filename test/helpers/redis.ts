@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** Debian's redis-server (`apt-get install redis-server`; `.ci/run` installs it), from the PATH. */
 export const REDIS_SERVER = 'redis-server';
@@ -17,14 +16,6 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Ends it with SIGKILL, as a crash would, and waits for the exit (the directory stays until stop()). */
   kill(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function startOnce(port: number, dir: string, appendonly: boolean): Promise<ChildProcess> {
