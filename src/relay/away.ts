@@ -3,7 +3,7 @@ import { ErrorCode } from '../errors.js';
 import type { RequestHead } from '../protocol/index.js';
 import type { RelayLimits } from './limits.js';
 import type { LocalTunnels } from './local.js';
-import { keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
+import { boundedOf, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
 import { sendError } from './respond.js';
 import type { AgentSession } from './session.js';
 import type { Inbox } from './store/types.js';
@@ -60,8 +60,8 @@ export class AwayRequests {
     return n;
   }
 
-  /** Handles one request for `tunnel`, whose agent is away. */
-  async handle(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): Promise<void> {
+  /** Handles one request for `tunnel`, whose agent is away (`body`: its body, when it was already read whole). */
+  async handle(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, body?: Buffer): Promise<void> {
     const held = this.held.get(tunnel) ?? { count: 0, bytes: 0 };
     if (held.count >= this.ctx.limits.maxInFlight) {
       return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.ctx.limits.maxInFlight} requests waiting for its agent`, { 'Retry-After': '1' });
@@ -76,7 +76,7 @@ export class AwayRequests {
       return true;
     };
     try {
-      await this.wait(req, res, tunnel, head, room);
+      await this.wait(req, res, tunnel, head, room, body);
     } finally {
       held.bytes -= mine;
       if (--held.count === 0) this.held.delete(tunnel);
@@ -88,12 +88,13 @@ export class AwayRequests {
     this.stopping.abort();
   }
 
-  private async wait(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, room: (n: number) => boolean): Promise<void> {
+  private async wait(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, room: (n: number) => boolean, body?: Buffer): Promise<void> {
     const { local, inbox, limits, offline } = this.ctx;
     const arrivedAt = Date.now();
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const read = await readBounded(req, Math.min(offline.maxBytes, limits.maxBodyBytes), limits.bodyIdleTimeoutMs, room);
+    const max = Math.min(offline.maxBytes, limits.maxBodyBytes);
+    const read = body ? boundedOf(body, max, room) : await readBounded(req, max, limits.bodyIdleTimeoutMs, room);
     if (read.kind === 'aborted') return;
     if (read.kind === 'idle' || (read.kind === 'too_large' && limits.maxBodyBytes <= offline.maxBytes)) {
       const [code, message] = read.kind === 'idle'

@@ -66,6 +66,13 @@ export function readBounded(req: IncomingMessage, max: number, idleMs: number, r
   });
 }
 
+/** What readBounded would have made of `body`, read whole already. */
+export function boundedOf(body: Buffer, max: number, room: (bytes: number) => boolean = () => true): BoundedRead {
+  if (body.length > max) return { kind: 'too_large' };
+  if (!room(body.length)) return { kind: 'no_room' };
+  return { kind: 'body', body };
+}
+
 /** Answers a sender whose tunnel's agent is away: 503 with Retry-After and `agent_offline`, saying whether it was kept. */
 export function sendOffline(res: ServerResponse, tunnel: string, outcome: 'kept' | 'too_large' | 'full' | 'stopping' | 'unstored'): void {
   const message = {

@@ -139,7 +139,7 @@ class Relay {
       onNotice: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)), onStateError,
     });
     this.cluster = options.cluster
-      ? new ClusterNode(options.cluster, { local: this.local, directory: this.store.directory, inbox: this.store.inbox, maxInFlight: this.limits.maxInFlight, onStoreError: onStateError })
+      ? new ClusterNode(options.cluster, { local: this.local, directory: this.store.directory, inbox: this.store.inbox, maxInFlight: this.limits.maxInFlight, bodyIdleTimeoutMs: this.limits.bodyIdleTimeoutMs, onStoreError: onStateError })
       : undefined;
     this.away = new AwayRequests({
       local: this.local, inbox: this.store.inbox, durable: this.store.durable, limits: this.limits, offline: this.offlineLimits, onStoreError: onStateError,
@@ -377,7 +377,7 @@ class Relay {
     const refusal = gate(req, senderAddress(req, this.trustProxy), tunnel, access, this.limits, this.store.usage);
     if (refusal) return sendError(res, refusal.code, refusal.message, refusal.headers);
     const head = this.requestHead(req, path);
-    void this.cluster!.deliver(req, res, tunnel, head, holder, () => void this.away.handle(req, res, tunnel, head));
+    void this.cluster!.deliver(req, res, tunnel, head, holder, (body) => void this.away.handle(req, res, tunnel, head, body));
   }
 
   private onControl(session: AgentSession, msg: AgentControl): void {

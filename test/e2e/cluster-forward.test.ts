@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect, createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RelayHandle } from '../../src/index.js';
@@ -29,6 +30,67 @@ function sendChunked(base: string, path: string, parts: Buffer[]): Promise<{ sta
     for (const p of parts) req.write(p);
     req.end();
   });
+}
+
+/**
+ * A TCP proxy in front of a node that holds back the node's bytes (its 100 Continue, its answer) until the request
+ * in flight has arrived whole, or for `holdMs`. Each request through it records whether its body had to wait for
+ * those bytes (`waited`): a forwarder that sends the body only after 100 Continue waits, one that sends it with the
+ * head does not.
+ */
+async function holdingProxy(port: number, holdMs: number): Promise<{ port: number; requests: Array<{ bodyBytes: number; waited: boolean }>; server: Server }> {
+  const requests: Array<{ bodyBytes: number; waited: boolean }> = [];
+  const server = createServer((client) => {
+    const node = connect(port, '127.0.0.1');
+    let head = Buffer.alloc(0);
+    let remaining = 0;
+    let current: { bodyBytes: number; waited: boolean } | undefined;
+    let held: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const release = (): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      for (const b of held) client.write(b);
+      held = [];
+    };
+    client.on('data', (data: Buffer) => {
+      node.write(data);
+      let rest = data;
+      while (rest.length > 0) {
+        if (remaining > 0) {
+          const n = Math.min(remaining, rest.length);
+          remaining -= n;
+          rest = rest.subarray(n);
+          if (remaining === 0) release();
+          continue;
+        }
+        head = Buffer.concat([head, rest]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+        current = { bodyBytes: length, waited: false };
+        requests.push(current);
+        rest = head.subarray(end + 4);
+        head = Buffer.alloc(0);
+        remaining = length;
+        if (remaining === 0) release();
+      }
+    });
+    node.on('data', (data: Buffer) => {
+      if (remaining === 0 || (current?.waited && timer === undefined)) return void client.write(data);
+      held.push(data);
+      timer ??= setTimeout(() => {
+        current!.waited = true;
+        release();
+      }, holdMs);
+    });
+    client.on('close', () => node.destroy());
+    node.on('close', () => client.destroy());
+    client.on('error', () => node.destroy());
+    node.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, requests, server };
 }
 
 describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwarding between cluster nodes (in-process nodes, a real redis-server)', () => {
@@ -239,5 +301,31 @@ describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwardi
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe('got /after');
     expect(moved).toEqual(['/after']);
+  });
+  it('a small body crosses to the holder with its head, without waiting for its 100 Continue; a larger one leaves once the holder has taken the request', { timeout: 20_000 }, async () => {
+    const prefix = `fwd${++n}:`;
+    const homePort = await freePort();
+    const proxy = await holdingProxy(homePort, 1000);
+    onTestFinished(() => void proxy.server.close());
+    // Other nodes reach `home` through the proxy: its cluster URL is the proxy's.
+    const home = await startRelay({ port: homePort, offline: { waitMs: 0 }, cluster: { redis: redis.url, url: `http://127.0.0.1:${proxy.port}`, secret: SECRET, prefix } });
+    const otherPort = await freePort();
+    const other = await startRelay({ port: otherPort, offline: { waitMs: 0 }, cluster: { redis: redis.url, url: `http://127.0.0.1:${otherPort}`, secret: SECRET, prefix } });
+    const got: number[] = [];
+    const target = await startTarget((req, res) => void readBody(req).then((body) => {
+      got.push(body.length);
+      res.end(`got ${body.length}`);
+    }));
+    await startAgent(home, target.url, { subdomain: 'small-first' });
+
+    for (const size of [1024, 0, 200_000]) {
+      const started = Date.now();
+      const res = await send(other.url, '/t/small-first/hook', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) }, body: Buffer.alloc(size, 0x61) });
+      expect(res.status).toBe(200);
+      expect(res.body.toString()).toBe(`got ${size}`);
+      if (size <= 1024) expect(Date.now() - started).toBeLessThan(900);
+    }
+    expect(got).toEqual([1024, 0, 200_000]);
+    expect(proxy.requests.map((r) => [r.bodyBytes, r.waited])).toEqual([[1024, false], [0, false], [200_000, true]]);
   });
 });

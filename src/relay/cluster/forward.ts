@@ -23,8 +23,10 @@ const ANSWER_TIMEOUT_MS = 3000;
 
 /**
  * Sends requests to the other nodes of a cluster over HTTP, one request per exchange on kept-alive connections.
- * The head goes first with `Expect: 100-continue`: the body leaves only once the node has said it holds the tunnel,
- * so a node that is gone, or no longer holds it, leaves the request whole for another try or the away path.
+ * The head goes with `Expect: 100-continue`, and the node's 100 Continue says it holds the tunnel. A body streamed
+ * from the sender leaves only after it, so a node that is gone, or no longer holds the tunnel, leaves the request
+ * whole for another try or the away path. A body already read whole (`body`) goes with the head at once: a refusal
+ * leaves it in hand just the same.
  */
 export class NodeForwarder {
   private readonly http = new Agent({ keepAlive: true });
@@ -61,6 +63,7 @@ export class NodeForwarder {
     if (addedHost) headers.push(ADDED_HOST_HEADER, '1');
     return new Promise<Forwarded | 'stale'>((resolve) => {
       let settled = false;
+      // True once bytes of a streamed body have left (it cannot be sent again); a read body always can be.
       let sending = false;
       let answered: IncomingMessage | undefined;
       const settle = (r: Forwarded | 'stale'): void => {
@@ -76,10 +79,10 @@ export class NodeForwarder {
       const timer = setTimeout(() => out.destroy(new Error(`no answer from ${node} within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
       out.on('continue', () => {
         clearTimeout(timer);
-        sending = true;
         settle('served');
-        if (body) out.end(body);
-        else req.pipe(out);
+        if (body) return;
+        sending = true;
+        req.pipe(out);
       });
       out.on('response', (answer) => {
         clearTimeout(timer);
@@ -90,7 +93,7 @@ export class NodeForwarder {
         }
         settle('served');
         answered = answer;
-        this.answer(answer, res, out, req, sending);
+        this.answer(answer, res, out, req, sending || body !== undefined);
       });
       out.on('error', () => {
         clearTimeout(timer);
@@ -104,12 +107,13 @@ export class NodeForwarder {
       res.on('close', () => {
         if (!res.writableFinished) out.destroy();
       });
-      out.flushHeaders();
+      if (body) out.end(body);
+      else out.flushHeaders();
     });
   }
 
-  /** Writes the other node's answer to the sender. */
-  private answer(answer: IncomingMessage, res: ServerResponse, out: ClientRequest, req: IncomingMessage, sending: boolean): void {
+  /** Writes the other node's answer to the sender (`sent`: the request's body went, or is going, to that node). */
+  private answer(answer: IncomingMessage, res: ServerResponse, out: ClientRequest, req: IncomingMessage, sent: boolean): void {
     const aborted = (): void => void res.destroy();
     answer.on('aborted', aborted);
     answer.on('error', aborted);
@@ -121,7 +125,7 @@ export class NodeForwarder {
     }
     answer.pipe(res);
     // Answered before it took the whole body (a refusal): the rest is never read, so the sender's connection goes.
-    if (!sending) answer.once('end', () => out.destroy());
+    if (!sent) answer.once('end', () => out.destroy());
     res.once('finish', () => {
       if (!req.complete) req.socket.destroy();
     });

@@ -3,6 +3,7 @@ import { ErrorCode } from '../../errors.js';
 import { hasHeader, removeHeader } from '../../protocol/headers.js';
 import { stripHopByHop, type RequestHead } from '../../protocol/index.js';
 import type { LocalTunnels } from '../local.js';
+import { readBounded } from '../offline.js';
 import { sendError } from '../respond.js';
 import type { AgentSession } from '../session.js';
 import type { Inbox, TunnelDirectory, TunnelRecord } from '../store/types.js';
@@ -13,6 +14,12 @@ import { NodeForwarder } from './forward.js';
 export const HOLDER_CACHE_MS = 1000;
 /** At most this many tunnels held elsewhere are remembered. */
 const HOLDER_CACHE_ENTRIES = 10_000;
+/**
+ * A request body declared (Content-Length) at most this large is read whole before it crosses to the holder, and
+ * goes with the head in one write: see ClusterNode.deliver.
+ */
+export const SMALL_BODY_BYTES = 64 * 1024;
+const NO_BODY = Buffer.alloc(0);
 
 /** This relay as a node of a cluster: where the other nodes reach it, and the secret they share. */
 export interface ClusterIdentity {
@@ -30,6 +37,8 @@ export interface ClusterContext {
   readonly directory: TunnelDirectory;
   readonly inbox: Inbox;
   readonly maxInFlight: number;
+  /** How long a sender's body may pause (RelayLimits.bodyIdleTimeoutMs). */
+  readonly bodyIdleTimeoutMs: number;
   readonly onStoreError: (err: Error) => void;
 }
 
@@ -85,9 +94,13 @@ export class ClusterNode {
    * Sends a request that passed this node's gatekeeping to `holder`. When the holder says it does not hold the tunnel
    * (the agent just moved), the directory is asked once more; when the tunnel is then here, it is served here. When
    * no node takes it, `away` gets the request whole: it waits for the agent like any request for an absent one.
+   * A small body (a webhook's, see SMALL_BODY_BYTES) is read first and sent with the head, without waiting for the
+   * holder's 100 Continue: one round trip between nodes fewer, and a refusal leaves it in hand for the next try.
    */
-  async deliver(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, holder: string, away: () => void): Promise<void> {
-    let result = await this.forwarder.forward(holder, tunnel, head, req, res);
+  async deliver(req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, holder: string, away: (body?: Buffer) => void): Promise<void> {
+    const body = await this.smallBody(req, res);
+    if (body === null) return;
+    let result = await this.forwarder.forward(holder, tunnel, head, req, res, body);
     if (result !== 'served') this.holders.delete(tunnel);
     if (result === 'not_here') {
       let record;
@@ -97,12 +110,31 @@ export class ClusterNode {
         this.ctx.onStoreError(err as Error);
       }
       const here = this.ctx.local.get(tunnel);
-      if (here) return this.relayHere(here.session, req, res, tunnel, head);
+      if (here) return this.relayHere(here.session, req, res, tunnel, head, body);
       if (record?.holder && record.holder !== holder && record.holder !== this.identity.url) {
-        result = await this.forwarder.forward(record.holder, tunnel, head, req, res);
+        result = await this.forwarder.forward(record.holder, tunnel, head, req, res, body);
       }
     }
-    if (result !== 'served') away();
+    if (result !== 'served') away(body);
+  }
+
+  /**
+   * The body of a request that declares none or a small one, read whole. Undefined for a larger or chunked body
+   * (streamed once the holder has said it takes the request); null when the sender went away or stalled (answered).
+   */
+  private async smallBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined | null> {
+    if (req.headers['transfer-encoding'] !== undefined) return undefined;
+    const declared = req.headers['content-length'];
+    if (declared === undefined || declared === '0') return NO_BODY;
+    const length = Number(declared);
+    if (!(length <= SMALL_BODY_BYTES)) return undefined;
+    const read = await readBounded(req, length, this.ctx.bodyIdleTimeoutMs);
+    if (read.kind === 'body') return read.body;
+    if (read.kind === 'idle') {
+      sendError(res, ErrorCode.RequestTimeout, `no request body bytes for ${this.ctx.bodyIdleTimeoutMs / 1000} s`, { Connection: 'close' });
+      res.once('finish', () => req.socket.destroy());
+    }
+    return null;
   }
 
   /**
@@ -158,11 +190,11 @@ export class ClusterNode {
     this.relayHere(here.session, req, res, tunnel, headOf(req, path, remote));
   }
 
-  private relayHere(session: AgentSession, req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead): void {
+  private relayHere(session: AgentSession, req: IncomingMessage, res: ServerResponse, tunnel: string, head: RequestHead, body?: Buffer): void {
     if (session.inFlight >= this.ctx.maxInFlight) {
       return sendError(res, ErrorCode.TunnelBusy, `tunnel "${tunnel}" has ${this.ctx.maxInFlight} requests in flight`, { 'Retry-After': '1' });
     }
-    session.relay(req, res, head);
+    session.relay(req, res, head, body);
   }
 
   /** Hands the agent of `tunnel`, if connected here, what is kept for it (the agent ignores what it already has). */
