@@ -34,11 +34,19 @@ async function loadedBy(args: string[]): Promise<{ code: number | null; stdout: 
 const heavy = (modules: readonly string[]): string[] => modules.filter((m) => HEAVY.some((re) => re.test(m)));
 
 describe('start-up: what a command loads', () => {
-  it('--version prints the package version without loading the UI, the network, the store, the relay or the agent', async () => {
-    const r = await loadedBy(['--version']);
+  it.each([['--version'], ['-v']])('`hooktunnel %s` prints the package version from bin/hooktunnel.js alone: not even commander or the command definitions load', async (flag: string) => {
+    const r = await loadedBy([flag]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(VERSION);
-    // The hook saw the CLI itself: an empty log would make the next line pass for nothing.
+    expect(r.stdout).toBe(`${VERSION}\n`);
+    // The hook saw the entry itself: an empty log would make the next lines pass for nothing.
+    expect(r.modules.some((m) => m.endsWith('/bin/hooktunnel.js'))).toBe(true);
+    expect(r.modules.filter((m) => /\/dist\/|\/node_modules\//.test(m))).toEqual([]);
+  });
+
+  it('--version after other arguments is commander\'s, and says the same', async () => {
+    const r = await loadedBy(['--json', '--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${VERSION}\n`);
     expect(r.modules.some((m) => m.endsWith('/dist/cli.js'))).toBe(true);
     expect(heavy(r.modules)).toEqual([]);
   });
