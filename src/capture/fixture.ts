@@ -93,9 +93,27 @@ function fixtureBody(body: Buffer, reserialize: boolean): Pick<Fixture, 'body' |
   return isUtf8(body) ? { body: body.toString('utf8'), bodyEncoding: 'utf8' } : { body: body.toString('base64'), bodyEncoding: 'base64' };
 }
 
-/** The fixture as its file's text: two-space JSON, a newline at the end. */
+/**
+ * The fixture as its file's text, laid out to be read and edited (README, "Fixtures"): one field per line, one header
+ * pair per line, small values (`response`, `secretsRemoved`) on their field's line, a JSON body (`reserialize`)
+ * indented under its field; a newline at the end.
+ */
 export function fixtureText(f: Fixture): string {
-  return `${JSON.stringify(f, null, 2)}\n`;
+  const fields = Object.entries(f).filter(([, value]) => value !== undefined);
+  return `{\n${fields.map(([key, value]) => `  ${JSON.stringify(key)}: ${fieldText(key, value)}`).join(',\n')}\n}\n`;
+}
+
+function fieldText(key: string, value: unknown): string {
+  if (key === 'headers') {
+    const pairs = value as ReadonlyArray<readonly [string, string]>;
+    if (pairs.length === 0) return '[]';
+    return `[\n${pairs.map(([name, v]) => `    [${JSON.stringify(name)}, ${JSON.stringify(v)}]`).join(',\n')}\n  ]`;
+  }
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+  if (key === 'response' && value !== null && typeof value === 'object') {
+    return `{ ${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`;
+  }
+  return JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
 }
 
 /** The file name `save` picks: provider and event (`stripe-invoice-paid.json`), else method and path (`post-hooks-github.json`). */

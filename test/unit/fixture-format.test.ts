@@ -18,6 +18,19 @@ describe('fixture files', () => {
     }
   });
 
+  it('lays the file out as the README shows it: one header pair per line, small values on their field\'s line, a JSON body indented', () => {
+    const headers = ['Host', 'localhost:3000', 'Content-Type', 'application/json', 'Stripe-Signature', 't=1,v1=00'];
+    const text = fixtureText(captureToFixture(capture(headers, { responseHeaders: ['a', 'b'] }), Buffer.from('{"type":"invoice.paid"}')));
+    expect(text).toContain('  "headers": [\n    ["Host", "localhost:3000"],\n    ["Content-Type", "application/json"]\n  ],\n');
+    expect(text).toContain('\n  "response": { "status": 204 },\n');
+    expect(text).toContain('\n  "secretsRemoved": ["Stripe-Signature"]\n}\n');
+    expect(text.startsWith('{\n  "format": 1,\n  "method": "POST",\n')).toBe(true);
+    const reserialized = fixtureText(captureToFixture(capture(headers), Buffer.from('{"a":{"b":[1,2]}}'), { reserialize: true }));
+    expect(reserialized).toContain('\n  "body": {\n    "a": {\n      "b": [\n        1,\n        2\n      ]\n    }\n  },\n');
+    for (const t of [text, reserialized]) expect(parseFixture(t, 'f.json').headers).toEqual([['Host', 'localhost:3000'], ['Content-Type', 'application/json']]);
+    expect(fixtureText(captureToFixture(capture([]), Buffer.alloc(0)))).toContain('\n  "headers": [],\n');
+  });
+
   it('names the file by provider and event, else by method and path', () => {
     const stripe = captureToFixture(capture(['Stripe-Signature', 't=1,v1=00']), Buffer.from('{"type":"invoice.paid"}'));
     expect(fixtureFileName(stripe)).toBe('stripe-invoice-paid.json');
