@@ -55,6 +55,8 @@ export const ErrorCode = {
   InvalidArgument: 'invalid_argument',
   /** The relay could not obtain a certificate from its ACME directory (unreachable, refused, challenge failed). */
   AcmeFailed: 'acme_failed',
+  /** The test API: `waitFor` saw nothing matching within its timeout, or its tunnel was closed first. */
+  WaitTimeout: 'wait_timeout',
 } as const;
 
 /** One of the stable error code strings. */

@@ -34,7 +34,7 @@ export class Mailbox {
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         const arrived = this.all.map((e) => `  ${describeExchange(e, this.taken.has(e.id))}`).join('\n');
-        reject(new HooktunnelError(ErrorCode.InvalidArgument,
+        reject(new HooktunnelError(ErrorCode.WaitTimeout,
           `waitFor(${describeMatch(match)}): nothing matching within ${timeoutMs} ms; ${arrived ? `arrived instead:\n${arrived}` : 'nothing arrived'}`));
       }, timeoutMs);
       this.waiters.push(waiter);
@@ -43,6 +43,6 @@ export class Mailbox {
 
   /** Rejects every waiter: the tunnel is closing. */
   close(): void {
-    for (const w of this.waiters.splice(0)) w.reject(new HooktunnelError(ErrorCode.InvalidArgument, `waitFor(${describeMatch(w.match)}): the tunnel was closed first`));
+    for (const w of this.waiters.splice(0)) w.reject(new HooktunnelError(ErrorCode.WaitTimeout, `waitFor(${describeMatch(w.match)}): the tunnel was closed first`));
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openTestTunnel, type TestTunnel } from '../../src/index.js';
+import { openTestTunnel, type HooktunnelError, type TestTunnel } from '../../src/index.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
 import { SECRETS } from '../helpers/providers.js';
 import { readBody, startTarget } from '../helpers/servers.js';
@@ -103,6 +103,8 @@ describe('openTestTunnel', () => {
     const error = await tunnel.waitFor({ method: 'POST', path: '/hooks', header: { 'x-event': 'push' } }, { timeoutMs: 300 }).catch((err: Error) => err);
 
     expect(String(error)).toMatch(/waitFor\(method POST, path \/hooks, header x-event=push\): nothing matching within 300 ms; arrived instead:\n {2}GET \/missing 404\n {2}DELETE \/other 202 \(taken by an earlier waitFor\)/);
+    // A timeout is its own code, not bad input: a test can tell "nothing came" from "I called it wrong".
+    expect((error as HooktunnelError).code).toBe('wait_timeout');
   });
 
   it('close stops the relay (its port refuses connections), the agent and the store, and removes the data directory; await using does it too', async () => {
