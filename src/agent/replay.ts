@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Capture } from '../capture/queries.js';
+import { ErrorCode, HooktunnelError } from '../errors.js';
 import { newExchangeId, type DeliveryLedger } from '../model/exchange.js';
 import { removeHeader } from '../protocol/headers.js';
 import { stripHopByHop } from '../protocol/index.js';
@@ -116,8 +117,14 @@ export interface ReplayOutcome {
  * for its provider when a secret is known (resignCaptured: a fresh timestamp, the secret that verified the capture
  * or else the newest), checks the replay's own signature, and sends it through replayRequest with the capture's
  * method, path and tunnel, `replayOf` its id. The caller has checked that `capturedBody` is whole (or brings `body`).
+ * An upgraded connection's capture (WebSocket, 101) is refused with `invalid_argument`: only its handshake is stored.
  */
 export async function replayCapture(events: EventEmitter<AgentEventMap>, c: Capture, options: ReplayCaptureOptions): Promise<ReplayOutcome> {
+  // Its request is only the handshake: sent again without the upgrade, it would be a plain GET the target never saw.
+  if (c.upgrade || c.status === 101) {
+    throw new HooktunnelError(ErrorCode.InvalidArgument,
+      `capture ${c.id} is an upgraded connection (${c.upgrade?.protocol ?? '101 Switching Protocols'}): its messages passed through without being captured, so it cannot be sent again`);
+  }
   const body = options.body ?? options.capturedBody;
   const resign = options.resign === false ? undefined : resignCaptured(c, body, options.secrets, Date.now(), options.capturedBody);
   const signed = resign ? resign.headers : [...c.requestHeaders];

@@ -114,6 +114,13 @@ describe('WebSocket through a tunnel', () => {
     expect(listed.upgrade).toEqual(e.upgrade);
     const shown = JSON.parse((await cli(['show', e.id, '--json'], dir)).out) as { upgrade: unknown; response: { status: number } };
     expect(shown).toMatchObject({ upgrade: e.upgrade, response: { status: 101 } });
+    // Its messages are not stored: replaying it is refused, and nothing reaches the target.
+    let plainRequests = 0;
+    target.server.on('request', () => plainRequests++);
+    const replayed = await cli(['replay', e.id, '--to', target.url], dir);
+    expect(replayed.code).toBe(1);
+    expect(replayed.err).toContain(`capture ${e.id} is an upgraded connection (websocket): its messages passed through without being captured, so it cannot be sent again`);
+    expect(plainRequests).toBe(0);
   });
 
   it('a target that cannot be reached gives the client 502 upstream_unreachable', async () => {
