@@ -18,11 +18,15 @@ import { headerValue } from '../protocol/headers.js';
 import { describePartialBody, formatBytes, formatDuration } from '../ui/format.js';
 import { InspectorController, type InspectorActions, type ProjectTunnel, type TunnelInfo } from '../ui/inspector/controller.js';
 import { detailLines } from '../ui/inspector/detail-lines.js';
-import { runInspector, type InspectorHandle } from '../ui/inspector/run.js';
+import { loadInspectorUi } from '../ui/inspector/load.js';
+import type { InspectorHandle } from '../ui/inspector/run.js';
 import { copyToClipboard } from './clipboard.js';
 import { editorCommand, runEditor } from './editor.js';
 import type { WebhookSecret } from '../webhooks/types.js';
 import { describeResign } from '../webhooks/resign.js';
+
+// ink and React load with this module (it is imported only when the inspector runs), as one bundle when built.
+const { runInspector } = await loadInspectorUi();
 
 /** What the inspector needs from the running agent. */
 export interface InspectorSetup {

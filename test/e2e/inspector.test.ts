@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { listCaptures } from '../../src/capture/queries.js';
@@ -239,6 +240,23 @@ describe.skipIf(lacks('the inspector tests', 'tmux'))('the inspector in a real t
     expect(lines.findIndex((l) => l.includes('? help'))).toBe(13);
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
     await term.keys('q');
+  });
+
+  it('draws with the one-file bundle of ink and React that the build makes, not their modules one by one', async () => {
+    const target = await startTarget((_req, res) => res.end('ok'));
+    const relay = await startRelay();
+    const dir = home();
+    const log = join(dir, 'modules.log');
+    const hook = pathToFileURL(fileURLToPath(new URL('../helpers/module-log.mjs', import.meta.url))).href;
+    const term = await terminal(terminalEnv({ HOOKTUNNEL_HOME: dir, NODE_OPTIONS: `--import=${hook}`, HOOKTUNNEL_TEST_MODULE_LOG: log }));
+    await term.keys(`node ${CLI} ${target.port} --relay ${relay.url}; echo "EXITED $?"`, 'Enter');
+    await term.see(/● online +http:/);
+    await term.keys('q');
+    await term.see(/EXITED 0/);
+    const modules = readFileSync(log, 'utf8').trim().split('\n');
+    expect(modules.some((m) => m.endsWith('/dist/ui/inspector/run.bundle.js'))).toBe(true);
+    expect(modules.filter((m) => /\/node_modules\/(ink|react|react-reconciler|yoga-layout|es-toolkit)\//.test(m))).toEqual([]);
+    expect(modules.some((m) => m.endsWith('/dist/ui/inspector/App.js'))).toBe(false);
   });
 
   it('with --no-ui, a terminal gets one plain line per exchange: no alternate screen, no cursor movement', async () => {
