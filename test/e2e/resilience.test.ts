@@ -508,7 +508,13 @@ describe('never lose a webhook', () => {
   });
 
   it('answers every one of 200 requests in flight while the relay restarts; none hangs', { timeout: 60_000 }, async () => {
-    const target = await startTarget((_req, res) => setTimeout(() => res.end('done'), 300));
+    let arrivedAtTarget = 0;
+    let someArrived: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => (someArrived = resolve));
+    const target = await startTarget((_req, res) => {
+      if (++arrivedAtTarget === 20) someArrived();
+      setTimeout(() => res.end('done'), 300);
+    });
     const first = await relayProcess();
     const agent = runCli([String(target.port), '--json', '--relay', first.url]);
     const { url } = JSON.parse(await agent.waitForLine(/"type":"ready"/)) as { url: string };
@@ -523,7 +529,9 @@ describe('never lose a webhook', () => {
         new Promise<string>((r) => setTimeout(() => r('hung'), 30_000)),
       ]),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    // Stopped once some requests are surely in flight (at the target, answering in 300 ms), however busy the machine.
+    await Promise.race([inFlight, new Promise((r) => setTimeout(r, 10_000))]);
+    expect(arrivedAtTarget).toBeGreaterThanOrEqual(20);
     first.cli.child.kill('SIGTERM');
     await first.cli.exited();
     const second = await relayProcess(first.port);
