@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
@@ -27,5 +27,9 @@ describe('the npm package', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(help.stdout).toContain('Usage: hooktunnel');
     expect(help.stdout).toContain('relay [options]');
+    // The inspector's one-file bundle (made by the build) ships and loads from the installed package.
+    const bundle = join(app, 'node_modules', 'hooktunnel', 'dist', 'ui', 'inspector', 'run.bundle.js');
+    const loaded = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof m.runInspector);`]);
+    expect(loaded.stdout.trim()).toBe('function');
   });
 });
