@@ -4,7 +4,7 @@ import type { RequestHead } from '../protocol/index.js';
 import type { RelayLimits } from './limits.js';
 import type { LocalTunnels } from './local.js';
 import { boundedOf, keptRequest, readBounded, sendOffline, type OfflineLimits } from './offline.js';
-import { sendError } from './respond.js';
+import { bodyIdleMessage, refuseAndClose, sendError } from './respond.js';
 import type { AgentSession } from './session.js';
 import type { Inbox } from './store/types.js';
 
@@ -98,11 +98,9 @@ export class AwayRequests {
     if (read.kind === 'aborted') return;
     if (read.kind === 'idle' || (read.kind === 'too_large' && limits.maxBodyBytes <= offline.maxBytes)) {
       const [code, message] = read.kind === 'idle'
-        ? [ErrorCode.RequestTimeout, `no request body bytes for ${limits.bodyIdleTimeoutMs / 1000} s`]
+        ? [ErrorCode.RequestTimeout, bodyIdleMessage(limits.bodyIdleTimeoutMs)]
         : [ErrorCode.BodyTooLarge, `request body is over the relay's limit of ${limits.maxBodyBytes} bytes`];
-      // The rest of the body will never be read: answer, then close the connection.
-      sendError(res, code, message, { Connection: 'close' });
-      return void res.once('finish', () => req.socket.destroy());
+      return refuseAndClose(req, res, code, message);
     }
     if (read.kind !== 'body') {
       inbox.refuse(tunnel).catch(this.ctx.onStoreError);

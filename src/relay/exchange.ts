@@ -17,7 +17,7 @@ import {
   type Frame,
   type RequestHead,
 } from '../protocol/index.js';
-import { sendError } from './respond.js';
+import { bodyIdleMessage, refuseAndClose, sendError } from './respond.js';
 
 /** What an exchange needs from the agent connection it runs on. */
 export interface StreamSink {
@@ -78,7 +78,7 @@ export class RelayExchange {
     const source: Readable = buffered ? Readable.from([buffered]) : req;
     this.source = source;
     if (!buffered) {
-      req.setTimeout(this.limits.bodyIdleTimeoutMs, () => this.refuse(ErrorCode.RequestTimeout, `no request body bytes for ${this.limits.bodyIdleTimeoutMs / 1000} s`));
+      req.setTimeout(this.limits.bodyIdleTimeoutMs, () => this.refuse(ErrorCode.RequestTimeout, bodyIdleMessage(this.limits.bodyIdleTimeoutMs)));
     }
     const length = buffered ? String(buffered.length) : req.headers['content-length'];
     const chunked = !buffered && req.headers['transfer-encoding'] !== undefined;
@@ -125,8 +125,7 @@ export class RelayExchange {
   private refuse(code: string, message: string): void {
     if (this.finished) return;
     if (this.res.headersSent) return this.fail(code, message);
-    sendError(this.res, code, message, { Connection: 'close' });
-    this.res.once('finish', () => this.req.socket.destroy());
+    refuseAndClose(this.req, this.res, code, message);
     this.sink.send(encodeReset(this.stream, { code, message }));
     this.finish();
   }

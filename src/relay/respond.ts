@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { statusForCode } from '../errors.js';
 
@@ -24,6 +24,20 @@ export function sendError(res: ServerResponse, code: string, message: string, ex
     ...extra,
   });
   res.end(body);
+}
+
+/**
+ * Answers a request whose body will not be read further (too large, too slow) with a relay error, then closes its
+ * connection: what is left of the body must not be taken for the next request.
+ */
+export function refuseAndClose(req: IncomingMessage, res: ServerResponse, code: string, message: string): void {
+  sendError(res, code, message, { Connection: 'close' });
+  res.once('finish', () => req.socket.destroy());
+}
+
+/** The message of `request_timeout`: the sender paused inside its body for longer than `idleMs`. */
+export function bodyIdleMessage(idleMs: number): string {
+  return `no request body bytes for ${idleMs / 1000} s`;
 }
 
 /** Writes an error response straight onto a raw socket (upgrade requests have no ServerResponse) and closes it. */

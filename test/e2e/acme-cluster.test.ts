@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent, createRelay, type RelayHandle } from '../../src/index.js';
 import type { AcmeStatus } from '../../src/relay/acme/index.js';
 import { DEFAULT_OFFLINE_LIMITS } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
 import type { RelayStore } from '../../src/relay/store/types.js';
-import { startPebble, type Pebble } from '../helpers/pebble.js';
+import { servedCertificate, startPebble, type Pebble } from '../helpers/pebble.js';
 import { startRedis } from '../helpers/redis.js';
 import { startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
@@ -18,16 +17,6 @@ import { lacks } from '../helpers/tools.js';
 // order B places can only succeed if A answers B's challenge from Redis.
 const DOMAIN = 'localhost';
 
-/** The certificate the relay presents for `servername` (not verified: the test looks at which one it is). */
-function servedCertificate(port: number, servername: string): Promise<PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate());
-      socket.end();
-    });
-    socket.on('error', reject);
-  });
-}
 
 /** The relay's ACME state from its metrics, over HTTPS verified against pebble's root. */
 function acmeOf(relay: RelayHandle, root: string): Promise<AcmeStatus> {

@@ -3,10 +3,10 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent } from '../../src/index.js';
-import { startPebble, type Pebble } from '../helpers/pebble.js';
+import { servedCertificate, startPebble, type Pebble } from '../helpers/pebble.js';
 import { runCli, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
 
@@ -30,16 +30,6 @@ async function startAcmeRelay(pebble: Pebble, dataDir: string, ...extra: string[
   return { port: Number(/:(\d+) \(TLS, ACME/.exec(line)![1]), cli };
 }
 
-/** The certificate the relay presents for `servername` (not verified: the test looks at which one it is). */
-function servedCertificate(port: number, servername: string): Promise<PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate());
-      socket.end();
-    });
-    socket.on('error', reject);
-  });
-}
 
 /** A verified HTTPS request to `host` on the relay: status, body and the certificate of that connection. */
 function httpsAt(port: number, host: string, path: string, ca: string, method = 'GET'): Promise<{ status: number; body: string; serial: string }> {

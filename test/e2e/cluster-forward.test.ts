@@ -1,13 +1,13 @@
 import { request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RelayHandle } from '../../src/index.js';
 import { sign } from '../../src/relay/cluster/auth.js';
 import { DEFAULT_OFFLINE_LIMITS, keptRequest } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
 import { pausedResponse, rawExchange, send } from '../helpers/http.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisForSuite } from '../helpers/redis.js';
 import { readBody, startAgent, startRelay, startTarget } from '../helpers/servers.js';
 import { lacks } from '../helpers/tools.js';
 import { freePort } from '../helpers/ports.js';
@@ -94,14 +94,8 @@ async function holdingProxy(port: number, holdMs: number): Promise<{ port: numbe
 }
 
 describe.skipIf(lacks('the cluster forwarding tests', 'redis-server'))('forwarding between cluster nodes (in-process nodes, a real redis-server)', () => {
-  let redis: TestRedis;
+  const redis = redisForSuite();
   let n = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
 
   /** Two nodes of a fresh cluster (own key prefix): `home` for the agent, `other` for the senders. */
   const pair = async (limits: { requestsPerMinute?: number; maxBodyBytes?: number } = {}, domain?: string): Promise<{ home: RelayHandle; other: RelayHandle; prefix: string }> => {

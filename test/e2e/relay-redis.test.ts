@@ -2,12 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent } from '../../src/index.js';
 import { DEFAULT_OFFLINE_LIMITS } from '../../src/relay/offline.js';
 import { openRedisStore } from '../../src/relay/store/redis.js';
 import { send, splitPublicUrl } from '../helpers/http.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisForSuite, startRedis, type TestRedis } from '../helpers/redis.js';
 import { lacks } from '../helpers/tools.js';
 import { startAgent, startRelay, startTarget } from '../helpers/servers.js';
 
@@ -20,14 +20,8 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe.skipIf(lacks('the Redis relay tests', 'redis-server'))('two relays sharing one Redis (in-process relays, a real redis-server)', () => {
-  let redis: TestRedis;
+  const redis = redisForSuite();
   let n = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
 
   const relayOnRedis = async (prefix: string) => {
     const store = await openRedisStore(redis.url, {

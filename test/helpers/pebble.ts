@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { onTestFinished } from 'vitest';
 import { freePort } from './ports.js';
 
@@ -115,4 +116,15 @@ export async function startPebble(options: { validitySeconds?: number } = {}): P
     root: () => getText(`https://127.0.0.1:${managementPort}/roots/0`, listenerCa),
     stop: () => kill(pebble),
   };
+}
+
+/** The certificate a relay presents for `servername` (not verified: the tests look at which one it is). */
+export function servedCertificate(port: number, servername: string): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate());
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 
 /** Debian's redis-server (`apt-get install redis-server`; `.ci/run` installs it), from the PATH. */
@@ -86,4 +87,35 @@ export async function startRedis(at?: { port?: number; dir?: string; appendonly?
   }
   removeDir();
   throw lastError!;
+}
+
+/**
+ * One redis-server for the enclosing describe: started in its beforeAll, stopped in its afterAll (neither runs when
+ * the describe is skipped). The object returned reads through to that server, for use inside its tests.
+ */
+export function redisForSuite(): TestRedis {
+  let server: TestRedis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const current = (): TestRedis => {
+    if (!server) throw new Error('the suite\'s redis-server is not started: use it inside a test');
+    return server;
+  };
+  return {
+    get url() {
+      return current().url;
+    },
+    get port() {
+      return current().port;
+    },
+    get pid() {
+      return current().pid;
+    },
+    stop: () => current().stop(),
+    kill: () => current().kill(),
+  };
 }

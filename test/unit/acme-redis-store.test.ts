@@ -3,21 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { RedisLock } from '../../src/relay/acme/redis-lock.js';
 import { RedisCertStore } from '../../src/relay/acme/redis-store.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisForSuite } from '../helpers/redis.js';
 import { lacks } from '../helpers/tools.js';
 
 describe.skipIf(lacks('the Redis certificate store tests', 'redis-server', 'openssl'))('RedisLock and RedisCertStore (a real redis-server)', () => {
-  let redis: TestRedis;
+  const redis = redisForSuite();
   let n = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
 
   /** A client of its own per contender, as two relay processes would have. */
   function client(): Redis {

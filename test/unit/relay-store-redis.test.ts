@@ -1,23 +1,17 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { RedisDirectory } from '../../src/relay/store/redis-directory.js';
 import { RedisInbox } from '../../src/relay/store/redis-inbox.js';
 import type { RedisUsage } from '../../src/relay/store/redis-usage.js';
 import { openRedisStore, redactRedisUrl } from '../../src/relay/store/redis.js';
 import { secretDigest } from '../../src/relay/tunnel-ids.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisForSuite } from '../helpers/redis.js';
 import { lacks } from '../helpers/tools.js';
 import { directoryContract, inboxContract } from '../helpers/store-contract.js';
 
 describe.skipIf(lacks('the Redis store tests', 'redis-server'))('redis store (a real redis-server on loopback)', () => {
-  let server: TestRedis;
+  const server = redisForSuite();
   let n = 0;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
 
   /** A fresh connection and key prefix per test, so that tests share the server and nothing else. */
   function connection(): { redis: Redis; prefix: string } {

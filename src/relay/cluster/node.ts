@@ -4,7 +4,7 @@ import { hasHeader, removeHeader } from '../../protocol/headers.js';
 import { stripHopByHop, type RequestHead } from '../../protocol/index.js';
 import type { LocalTunnels } from '../local.js';
 import { readBounded } from '../offline.js';
-import { sendError } from '../respond.js';
+import { bodyIdleMessage, refuseAndClose, sendError } from '../respond.js';
 import type { AgentSession } from '../session.js';
 import type { Inbox, TunnelDirectory, TunnelRecord } from '../store/types.js';
 import { ADDED_HOST_HEADER, AUTH_HEADER, CLUSTER_PREFIX, NOT_HERE_HEADER, REMOTE_HEADER, verify } from './auth.js';
@@ -130,10 +130,7 @@ export class ClusterNode {
     if (!(length <= SMALL_BODY_BYTES)) return undefined;
     const read = await readBounded(req, length, this.ctx.bodyIdleTimeoutMs);
     if (read.kind === 'body') return read.body;
-    if (read.kind === 'idle') {
-      sendError(res, ErrorCode.RequestTimeout, `no request body bytes for ${this.ctx.bodyIdleTimeoutMs / 1000} s`, { Connection: 'close' });
-      res.once('finish', () => req.socket.destroy());
-    }
+    if (read.kind === 'idle') refuseAndClose(req, res, ErrorCode.RequestTimeout, bodyIdleMessage(this.ctx.bodyIdleTimeoutMs));
     return null;
   }
 
