@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { connectAgent } from '../../src/index.js';
 import { servedCertificate, startPebble, type Pebble } from '../helpers/pebble.js';
@@ -31,14 +31,23 @@ async function startAcmeRelay(pebble: Pebble, dataDir: string, ...extra: string[
 }
 
 
-/** A verified HTTPS request to `host` on the relay: status, body and the certificate of that connection. */
-function httpsAt(port: number, host: string, path: string, ca: string, method = 'GET'): Promise<{ status: number; body: string; serial: string }> {
+/**
+ * A verified HTTPS request to `host` on the relay: status, body and the certificate of its connection, read as the
+ * socket is handed over (a later read may find it closed). `fresh`: on a connection of its own, a new handshake.
+ */
+function httpsAt(port: number, host: string, path: string, ca: string, method = 'GET', fresh = false): Promise<{ status: number; body: string; serial: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host: `${host}:${port}` }, path, method, ca }, (res) => {
-      const serial = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber;
+    let serial = '';
+    const req = httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host: `${host}:${port}` }, path, method, ca, ...(fresh ? { agent: false } : {}) }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, body, serial }));
+    });
+    req.on('socket', (socket) => {
+      const tls = socket as TLSSocket;
+      const read = (): void => void (serial = tls.getPeerCertificate().serialNumber);
+      if (tls.connecting || !tls.encrypted || tls.getPeerCertificate().serialNumber === undefined) tls.once('secureConnect', read);
+      else read();
     });
     req.on('error', reject);
     req.end();
@@ -172,7 +181,7 @@ describe.skipIf(lacks('the ACME tests', 'pebble', 'openssl'))('ACME certificates
     // Renewal at two thirds of 15 s: a new handshake gets a new certificate, verified against pebble's root.
     const after = await until(() => servedCertificate(port, `live.${DOMAIN}`), (c) => c.serialNumber !== before.serialNumber, 40_000, 'a renewed certificate');
     expect(Date.parse(after.valid_to)).toBeGreaterThan(Date.parse(before.valid_to));
-    expect(await httpsAt(port, `live.${DOMAIN}`, '/', root)).toMatchObject({ body: 'fresh', serial: after.serialNumber });
+    expect(await httpsAt(port, `live.${DOMAIN}`, '/', root, 'GET', true)).toMatchObject({ body: 'fresh', serial: after.serialNumber });
     release();
     const stream = await streaming;
     expect(stream.serial).toBe(before.serialNumber);

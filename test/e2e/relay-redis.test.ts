@@ -106,7 +106,9 @@ describe.skipIf(lacks('the Redis relay tests', 'redis-server'))('two relays shar
   it('requests kept in Redis survive Redis killed (-9) and restarted on its append-only file: the agent gets each once', { timeout: 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hooktunnel-redis-aof-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const first = await startRedis({ dir, appendonly: true });
+    // appendfsync always: with everysec, Redis may answer writes it has not yet written when its disk is busy, and
+    // kill -9 would lose them (see the README's "Redis persistence").
+    const first = await startRedis({ dir, appendonly: true, appendfsync: 'always' });
     let second: TestRedis | undefined;
     try {
       const store = await openRedisStore(first.url, {
@@ -126,7 +128,7 @@ describe.skipIf(lacks('the Redis relay tests', 'redis-server'))('two relays shar
       }
 
       await first.kill();
-      second = await startRedis({ port: first.port, dir, appendonly: true });
+      second = await startRedis({ port: first.port, dir, appendonly: true, appendfsync: 'always' });
       // The relay's client reconnects by itself; until then a connecting agent is refused relay_store_unavailable.
       const missed: Array<{ path: string; sha: string }> = [];
       let back;

@@ -19,8 +19,8 @@ export interface TestRedis {
   kill(): Promise<void>;
 }
 
-function startOnce(port: number, dir: string, appendonly: boolean): Promise<ChildProcess> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
+function startOnce(port: number, dir: string, appendonly: boolean, fsync: 'always' | 'everysec'): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', fsync, '--daemonize', 'no', '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -51,9 +51,10 @@ function startOnce(port: number, dir: string, appendonly: boolean): Promise<Chil
  * Starts redis-server on a free loopback port (picked, then bound by redis-server; another process could take it
  * in between, so a start that fails is tried again on another port, three times at most), or on `port` (a restart).
  * `dir`: its working directory (the caller's, kept: a restart with `appendonly` reads the append-only file back);
- * by default a private one, removed by stop(). `appendonly`: Redis's AOF on, as the README advises for a cluster.
+ * by default a private one, removed by stop(). `appendonly`: Redis's AOF on, as the README advises for a cluster;
+ * `appendfsync` (default everysec, Redis's own): `always` for a test that kills Redis and counts on every answered write.
  */
-export async function startRedis(at?: { port?: number; dir?: string; appendonly?: boolean }): Promise<TestRedis> {
+export async function startRedis(at?: { port?: number; dir?: string; appendonly?: boolean; appendfsync?: 'always' | 'everysec' }): Promise<TestRedis> {
   const own = at?.dir === undefined;
   const dir = at?.dir ?? mkdtempSync(join(tmpdir(), 'hooktunnel-redis-'));
   const removeDir = (): void => {
@@ -64,7 +65,7 @@ export async function startRedis(at?: { port?: number; dir?: string; appendonly?
     const port = at?.port ?? (await freePort());
     let child: ChildProcess;
     try {
-      child = await startOnce(port, dir, at?.appendonly === true);
+      child = await startOnce(port, dir, at?.appendonly === true, at?.appendfsync ?? 'everysec');
     } catch (err) {
       lastError = err as Error;
       continue;
